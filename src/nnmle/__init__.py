@@ -5,10 +5,12 @@ theory does not give you for it (uniqueness, convexity, identifiability).
 """
 
 from . import _config  # noqa: F401  (float64, compilation cache: before any array)
+from .estimators import MLEClassifier, MLERegressor
 from .families import FAMILIES, Family, get_family
 from .fit import FitResult, StartResult, fit
 from .networks import Architecture, Layer, Params
 from .penalties import Penalty
+from .store import Store, load
 
 __version__ = "0.1.0"
 
@@ -18,9 +20,13 @@ __all__ = [
     "Family",
     "FitResult",
     "Layer",
+    "MLEClassifier",
+    "MLERegressor",
     "Params",
     "Penalty",
     "StartResult",
+    "Store",
     "fit",
     "get_family",
+    "load",
 ]

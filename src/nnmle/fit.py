@@ -448,7 +448,22 @@ class FitResult:
     def _design(self, X) -> np.ndarray:
         if self.model_spec is not None and hasattr(X, "columns"):
             return formula_X(self.model_spec, X)
+        if self.formula is not None and hasattr(X, "columns"):  # loaded from a model file
+            missing = [c for c in self.arch.input_names if c not in X.columns]
+            if missing:
+                raise ValueError(
+                    f"This model was loaded from a file; its formula {self.formula!r} is not "
+                    f"re-evaluated, so X needs its design columns {list(self.arch.input_names)}; "
+                    f"missing: {missing}. Fix: pass the design matrix (same column order)."
+                )
+            X = X[list(self.arch.input_names)]
         return check_X(X, self.arch.n_inputs)
+
+    def save(self, path) -> Any:
+        """Write a model file (safetensors + JSON, no pickle); see :func:`nnmle.store.save`."""
+        from .store import save
+
+        return save(self, path)
 
     def linear_predictor(self, X) -> np.ndarray:
         """``eta`` for new inputs, shape ``(n, n_outputs)``."""
@@ -547,6 +562,7 @@ def fit_prepared(
     start_values: np.ndarray | None = None,
     workers: int | None = None,
     on_result=None,
+    store=None,
 ) -> FitResult:
     """Fit validated data (see :func:`fit` for the parameters)."""
     t0 = time.perf_counter()
@@ -560,7 +576,15 @@ def fit_prepared(
             )
     else:
         thetas0 = starting_values(arch, n_restarts, seed, init, rang)
-    if solver == "lbfgs":
+    if solver == "lbfgs" and store is not None:
+        from .store import run_starts_stored
+
+        config = {"seed": seed, "init": init, "rang": rang}
+        starts = run_starts_stored(
+            thetas0, data, family, arch, penalty, store, tol=tol, max_iter=max_iter,
+            batch=batch, workers=workers, on_result=on_result, config=config,
+        )  # fmt: skip
+    elif solver == "lbfgs":
         starts = run_starts(
             thetas0,
             data,
@@ -638,6 +662,7 @@ _FIT_OPTIONS = {
     "start_values",
     "on_result",
     "workers",
+    "store",
 }
 
 
@@ -722,7 +747,9 @@ def fit(
         ``n_restarts`` (1), ``seed`` (0), ``init`` ("uniform" = nnet's U(-rang, rang),
         or "glorot"), ``rang`` (0.7), ``tol`` (1e-6, on the gradient norm),
         ``max_iter`` (5000), ``solver`` ("lbfgs" or "adam"), ``batch`` (pool lanes),
-        ``batch_size`` and ``learning_rate`` (adam), ``start_values``.
+        ``batch_size`` and ``learning_rate`` (adam), ``start_values``, ``store``
+        (a :class:`nnmle.store.Store` or a path: finished starts are kept there
+        and a rerun resumes; see :func:`nnmle.store.run_starts_stored`).
 
     Returns
     -------

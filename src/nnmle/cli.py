@@ -1,0 +1,258 @@
+"""The ``nnmle`` command line. It uses the public API only.
+
+Each subcommand is a function ``cmd_<name>(args) -> int``; data options are
+shared (:func:`add_data_options`, :func:`load_data`). Errors in the user's
+input print one clear line on stderr and exit with status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["main"]
+
+DATASETS = {
+    "breast_cancer": ("load_breast_cancer", "bernoulli"),
+    "diabetes": ("load_diabetes", "gaussian"),
+    "iris": ("load_iris", "multinomial"),
+    "wine": ("load_wine", "multinomial"),
+}
+
+
+@dataclass
+class LoadedData:
+    """What a subcommand fits: arrays, or a formula with its data frame."""
+
+    X: Any
+    y: Any
+    data: Any
+    family: str
+    source: str
+
+
+def add_data_options(p: argparse.ArgumentParser, default_dataset: str | None = None) -> None:
+    """Options shared by every subcommand that fits: data, architecture, penalty, starts."""
+    g = p.add_argument_group("data")
+    g.add_argument("data_file", nargs="?", metavar="DATA.csv", help="a CSV file with a header")
+    g.add_argument(
+        "--dataset",
+        choices=sorted(DATASETS),
+        default=default_dataset,
+        help="a scikit-learn bundled dataset instead of a file",
+    )
+    g.add_argument("--formula", help='Wilkinson formula, e.g. "y ~ x1 + C(g)" or "y ~ ."')
+    g.add_argument(
+        "--standardize",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="standardize numeric inputs (default: on for --dataset, off for files)",
+    )
+    m = p.add_argument_group("model")
+    m.add_argument(
+        "--hidden", type=_int_tuple, default=(10,), help="units per layer: 10 or 10,5; 0 = GLM"
+    )
+    m.add_argument("--activation", default="tanh", help="tanh, logistic, relu, softplus, identity")
+    m.add_argument("--family", help="gaussian, bernoulli, binomial, poisson, multinomial")
+    m.add_argument("--skip", action="store_true", help="skip-layer connections (R nnet)")
+    m.add_argument("--l2", type=float, default=0.0, help="weight decay: l2 * sum(w^2)")
+    m.add_argument("--l1", type=float, default=0.0, help="lasso: l1 * sum(|w|)")
+    m.add_argument("--penalize-bias", action="store_true", help="penalize biases (R nnet)")
+    m.add_argument("--restarts", type=int, default=1, help="number of random starts")
+    m.add_argument("--seed", type=int, default=0)
+    m.add_argument("--tol", type=float, default=1e-6, help="gradient-norm tolerance")
+    m.add_argument("--max-iter", type=int, default=5000)
+    m.add_argument("--init", default="uniform", choices=["uniform", "glorot"])
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+
+
+def _int_tuple(text: str) -> tuple[int, ...]:
+    try:
+        vals = tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated integers such as 10 or 10,5; got {text!r}"
+        ) from None
+    return () if vals in ((), (0,)) else vals
+
+
+def load_data(args) -> LoadedData:
+    """Read the data named by the options: a CSV file or a bundled dataset."""
+    import pandas as pd
+
+    if args.data_file and args.dataset:
+        raise ValueError("Give either DATA.csv or --dataset, not both.")
+    if args.data_file:
+        try:
+            df = pd.read_csv(args.data_file)
+        except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+            raise ValueError(f"Could not read {args.data_file!r} as CSV: {exc}") from None
+        if not args.formula:
+            raise ValueError(
+                "A CSV file needs --formula naming the response, e.g. --formula 'y ~ .'."
+            )
+        if args.standardize:
+            df = _standardize_frame(df, response=args.formula.split("~")[0].strip())
+        return LoadedData(args.formula, None, df, args.family or "bernoulli", args.data_file)
+    name = args.dataset or "breast_cancer"
+    loader, family = DATASETS[name]
+    import sklearn.datasets
+
+    bunch = getattr(sklearn.datasets, loader)(as_frame=True)
+    X = bunch.data.rename(
+        columns=lambda c: str(c).replace(" ", "_").replace("(", "").replace(")", "")
+    )
+    if args.standardize is not False:
+        X = (X - X.mean()) / X.std(ddof=0)
+    y = bunch.target.to_numpy()
+    if args.formula:
+        df = X.assign(target=y)
+        return LoadedData(args.formula, None, df, args.family or family, name)
+    return LoadedData(X, y, None, args.family or family, name)
+
+
+def _standardize_frame(df, response: str):
+    num = [c for c in df.columns if c != response and df[c].dtype.kind in "if"]
+    out = df.copy()
+    out[num] = (df[num] - df[num].mean()) / df[num].std(ddof=0)
+    return out
+
+
+def fit_from_args(args, progress: Callable | None = None):
+    """Fit the model the options describe (the public :func:`nnmle.fit`)."""
+    import nnmle
+
+    d = load_data(args)
+    kwargs = dict(
+        hidden=args.hidden,
+        activation=args.activation,
+        family=d.family,
+        l2=args.l2,
+        l1=args.l1,
+        penalize_bias=args.penalize_bias,
+        skip=args.skip,
+        n_restarts=args.restarts,
+        seed=args.seed,
+        tol=args.tol,
+        max_iter=args.max_iter,
+        init=args.init,
+    )
+    if progress is not None:
+        kwargs["on_result"] = progress
+    if d.data is not None:
+        return nnmle.fit(d.X, data=d.data, **kwargs), d
+    return nnmle.fit(d.X, d.y, **kwargs), d
+
+
+def _progress(args, total: int, label: str):
+    """A rich progress bar on stderr (nothing on stdout), or a no-op context."""
+    from contextlib import nullcontext
+
+    if total <= 1 or not sys.stderr.isatty():
+        return nullcontext(None)
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    return Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
+
+
+def _with_progress(args, label: str, run: Callable):
+    total = getattr(args, "restarts", 1)
+    with _progress(args, total, label) as bar:
+        if bar is None:
+            return run(None)
+        task = bar.add_task(label, total=total)
+        return run(lambda _res: bar.advance(task))
+
+
+def cmd_fit(args) -> int:
+    """``nnmle fit``: fit and print the summary (or the JSON object)."""
+    res, _ = _with_progress(args, "fitting starts", lambda cb: fit_from_args(args, cb))
+    if args.json:
+        print(json.dumps(res.to_dict()))
+    else:
+        print(res.summary())
+    return 0
+
+
+def cmd_demo(args) -> int:
+    """``nnmle demo``: a GLM and a network on the bundled breast-cancer data."""
+    import time
+
+    t0 = time.perf_counter()
+    args.hidden, args.activation, args.l2 = (5,), "tanh", 0.01
+    args.restarts = max(args.restarts, 4)
+    res, d = _with_progress(args, "fitting starts", lambda cb: fit_from_args(args, cb))
+    if args.json:
+        print(json.dumps(res.to_dict()))
+        return 0
+    print(res.summary())
+    objs = sorted(r.objective for r in res.restarts)
+    print(
+        f"\n{len(res.restarts)} starts on {d.source}: objectives from {objs[0]:.4f} to "
+        f"{objs[-1]:.4f}; every optimum has {_group_order_text(res)} twins with the same "
+        f"likelihood (sign flips and permutations of the hidden units)."
+    )
+    print(f"demo finished in {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
+def _group_order_text(res) -> str:
+    import math
+
+    order = 1
+    for h, act in zip(res.arch.hidden, res.arch.activation, strict=True):
+        order *= math.factorial(h) * (2**h if act in ("tanh", "logistic") else 1)
+    return f"{order:,}"
+
+
+COMMANDS: dict[str, tuple[Callable[[Any], int], str, str | None]] = {
+    "fit": (cmd_fit, "fit a network by maximum (penalized) likelihood", None),
+    "demo": (cmd_demo, "fit the bundled breast-cancer data and explain", "breast_cancer"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="nnmle",
+        description="Maximum-likelihood estimation of neural-network weights, honestly.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (_, help_text, default_dataset) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        add_data_options(p, default_dataset)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``nnmle`` command."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func = COMMANDS[args.command][0]
+    try:
+        with warnings.catch_warnings():
+            if getattr(args, "json", False):
+                warnings.simplefilter("ignore")  # nothing but the JSON object on stdout
+            return func(args)
+    except ValueError as exc:
+        print(f"nnmle {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # e.g. `nnmle fit ... | head`
+        return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,56 @@
+"""The command line: output formats, data options and clear errors."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from nnmle.cli import main
+
+
+def test_fit_json_has_the_documented_keys(capsys):
+    assert main(["fit", "--dataset", "iris", "--hidden", "0", "--restarts", "2", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    for key in (
+        "family", "architecture", "n_obs", "n_params", "objective", "loglik", "deviance",
+        "aic", "bic", "status", "n_iter", "weights", "restarts",
+    ):  # fmt: skip
+        assert key in out
+    assert out["family"] == "multinomial" and out["n_obs"] == 150
+    assert len(out["restarts"]) == 2 and {"objective", "status"} <= set(out["restarts"][0])
+    assert out["weights"][0]["name"] == "sepal_length_cm->y[1]"
+
+
+def test_fit_csv_with_formula_prints_summary(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"x1": rng.normal(size=50), "g": rng.choice(["a", "b"], 50)})
+    df["y"] = (df.x1 + rng.normal(size=50) > 0).astype(int)
+    path = tmp_path / "d.csv"
+    df.to_csv(path, index=False)
+    rc = main(["fit", str(path), "--formula", "y ~ x1 + C(g)", "--hidden", "2", "--l2", "0.1"])
+    assert rc == 0
+    out = capsys.readouterr().out
+    assert "Log-Likelihood" in out and "C(g)[T.b]->h1" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["fit", "missing.csv", "--formula", "y ~ ."], "Could not read"),
+        (["fit", "--dataset", "iris", "--family", "bernoulli"], "0/1 targets"),
+        (["fit", "--dataset", "iris", "--activation", "swish"], "Unknown activation"),
+        (["fit", "--dataset", "iris", "--l2", "-1"], "l2 must be"),
+    ],
+)
+def test_bad_input_gives_one_line_error_and_status_2(argv, message, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_csv_without_formula_asks_for_one(tmp_path, capsys):
+    path = tmp_path / "d.csv"
+    pd.DataFrame({"a": [1, 2], "y": [0, 1]}).to_csv(path, index=False)
+    assert main(["fit", str(path)]) == 2
+    assert "--formula" in capsys.readouterr().err
