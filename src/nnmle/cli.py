@@ -187,6 +187,16 @@ def cmd_fit(args) -> int:
     return 0
 
 
+def cmd_symmetry(args) -> int:
+    """``nnmle symmetry``: group order, canonical weights, twins, identifiability report."""
+    from nnmle.identifiability import render_symmetry_report, symmetry_report
+
+    res, _ = _with_progress(args, "fitting starts", lambda cb: fit_from_args(args, cb))
+    report = symmetry_report(res, n_twins=args.twins, seed=args.seed)
+    print(json.dumps(report) if args.json else render_symmetry_report(report))
+    return 0
+
+
 def cmd_demo(args) -> int:
     """``nnmle demo``: a GLM and a network on the bundled breast-cancer data."""
     import time
@@ -220,6 +230,11 @@ def _group_order_text(res) -> str:
 
 COMMANDS: dict[str, tuple[Callable[[Any], int], str, str | None]] = {
     "fit": (cmd_fit, "fit a network by maximum (penalized) likelihood", None),
+    "symmetry": (
+        cmd_symmetry,
+        "fit, then show the symmetry group, twins and identifiability",
+        None,
+    ),
     "demo": (cmd_demo, "fit the bundled breast-cancer data and explain", "breast_cancer"),
 }
 
@@ -234,6 +249,8 @@ def build_parser() -> argparse.ArgumentParser:
     for name, (_, help_text, default_dataset) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
         add_data_options(p, default_dataset)
+        if name == "symmetry":
+            p.add_argument("--twins", type=int, default=3, help="random twins to show")
     return parser
 
 
