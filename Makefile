@@ -30,6 +30,9 @@ test-slow: $(STAMP)
 	$(PY) -m pytest -q -m slow tests
 
 bench: $(STAMP)
+	@command -v Rscript >/dev/null 2>&1 || { command -v apt-get >/dev/null 2>&1 && \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq r-base-core r-cran-nnet) \
+	  || echo "R nnet could not be installed: the nnet rows of the benchmark will be skipped"; }
 	bash bench/run_all.sh
 
 clean:

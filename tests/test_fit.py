@@ -265,3 +265,25 @@ def test_predict_on_new_data_checks_columns(breast_cancer):
     assert p.shape == (4,) and np.all((p > 0) & (p < 1))
     with pytest.raises(ValueError, match="fitted with 3"):
         res.predict(X[:4, :4])
+
+
+def test_adam_minibatch_reaches_the_glm_optimum():
+    X, y = load_diabetes(return_X_y=True)
+    X = _standardize(X[:, :3])
+    y = (y - y.mean()) / y.std()
+    exact = nnmle.fit(X, y, hidden=(), family="gaussian", **TIGHT)
+    adam = nnmle.fit(
+        X, y, hidden=(), family="gaussian", solver="adam", batch_size=64,
+        learning_rate=0.01, max_iter=300, tol=1e-3,
+    )  # fmt: skip
+    assert adam.objective == pytest.approx(exact.objective, rel=1e-3)
+    np.testing.assert_allclose(adam.theta, exact.theta, atol=0.02)
+
+
+def test_glorot_init_has_zero_biases_and_bounded_weights():
+    arch = Architecture.build(20, (30,), 1, "tanh")
+    theta = starting_values(arch, 1, seed=0, init="glorot")[0]
+    assert np.all(theta[arch.bias_mask()] == 0.0)
+    assert np.abs(theta[:600]).max() <= np.sqrt(6 / 50)
+    uniform = starting_values(arch, 1, seed=0)[0]
+    assert np.abs(uniform).max() <= 0.7

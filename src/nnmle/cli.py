@@ -181,9 +181,58 @@ def cmd_fit(args) -> int:
     """``nnmle fit``: fit and print the summary (or the JSON object)."""
     res, _ = _with_progress(args, "fitting starts", lambda cb: fit_from_args(args, cb))
     if args.json:
-        print(json.dumps(res.to_dict()))
+        out = res.to_dict()
+        if args.se:
+            from nnmle.inference import inference_table
+
+            out["weights"] = inference_table(res, se=args.se, level=args.level)
+            out["se_type"] = args.se
+        print(json.dumps(out))
     else:
-        print(res.summary())
+        print(res.summary(se=args.se, level=args.level))
+    return 0
+
+
+def _grid(text: str | None) -> list[float] | None:
+    if text is None:
+        return None
+    try:
+        return [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise ValueError(
+            f"A penalty grid is comma-separated numbers such as 0,0.001,0.01,0.1; got {text!r}."
+        ) from None
+
+
+def cmd_path(args) -> int:
+    """``nnmle path``: a regularization path with CV and the evidence; writes the plot."""
+    import nnmle
+    from nnmle.regularization import path_report, plot_path, render_path
+
+    l2_grid, l1_grid = _grid(args.l2_grid), _grid(args.l1_grid)
+    if (l2_grid is None) == (l1_grid is None):
+        raise ValueError("Give exactly one of --l2-grid or --l1-grid, e.g. --l2-grid 0,0.01,0.1,1.")
+    d = load_data(args)
+    kwargs = dict(
+        hidden=args.hidden, activation=args.activation, family=d.family,
+        l2=l2_grid if l2_grid is not None else args.l2,
+        l1=l1_grid if l1_grid is not None else args.l1,
+        penalize_bias=args.penalize_bias, skip=args.skip, cv=args.cv, select=args.select,
+        n_restarts=args.restarts, seed=args.seed, tol=args.tol, max_iter=args.max_iter,
+        init=args.init,
+    )  # fmt: skip
+    p = (
+        nnmle.path(d.X, data=d.data, **kwargs)
+        if d.data is not None
+        else nnmle.path(d.X, d.y, **kwargs)
+    )
+    plot = plot_path(p, args.plot) if args.plot else None
+    if args.json:
+        print(json.dumps({**path_report(p), "plot": plot}))
+    else:
+        print(render_path(p))
+        if plot:
+            print(f"plot written to {plot}")
     return 0
 
 
@@ -235,6 +284,7 @@ COMMANDS: dict[str, tuple[Callable[[Any], int], str, str | None]] = {
         "fit, then show the symmetry group, twins and identifiability",
         None,
     ),
+    "path": (cmd_path, "regularization path: CV, evidence, effective df", None),
     "demo": (cmd_demo, "fit the bundled breast-cancer data and explain", "breast_cancer"),
 }
 
@@ -249,6 +299,19 @@ def build_parser() -> argparse.ArgumentParser:
     for name, (_, help_text, default_dataset) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
         add_data_options(p, default_dataset)
+        if name == "fit":
+            p.add_argument(
+                "--se",
+                choices=["hessian", "sandwich", "bootstrap"],
+                help="standard errors, z, p and intervals (where the weights are identified)",
+            )
+            p.add_argument("--level", type=float, default=0.95, help="confidence level")
+        if name == "path":
+            p.add_argument("--l2-grid", help="comma-separated l2 values, e.g. 0,0.001,0.01,0.1,1")
+            p.add_argument("--l1-grid", help="comma-separated l1 values")
+            p.add_argument("--cv", type=int, default=5, help="folds of cross-validation")
+            p.add_argument("--select", default="cv_min", choices=["cv_min", "cv_1se", "evidence"])
+            p.add_argument("--plot", default="nnmle_path.png", help="where to write the plot")
         if name == "symmetry":
             p.add_argument("--twins", type=int, default=3, help="random twins to show")
     return parser

@@ -51,6 +51,13 @@ STATUS = {
         "the line search made no progress for many iterations; the gradient "
         "tolerance is below what float64 can resolve here, or the problem is ill-conditioned",
     ),
+    4: (
+        "mle_not_exist",
+        "fitted probabilities numerically 0 or 1 (or an exact fit) occurred: the weights grow "
+        "without bound while the objective approaches its infimum, so the maximum likelihood "
+        "estimate does not exist (separated classes, an interpolating network). Fix: add a "
+        "penalty, e.g. l2=0.01, chosen with nnmle.path(...)",
+    ),
 }
 _RUNNING = -1
 #: L-BFGS history length (30 measured faster than 10 on the breast-cancer benchmark).
@@ -434,6 +441,10 @@ class FitResult:
     seconds: float = 0.0
     data: Data | None = field(default=None, repr=False)
     model_spec: Any = field(default=None, repr=False)
+    #: weight-norm trace of an unpenalized fit (:func:`nnmle.regularization.check_divergence`)
+    divergence: Any = field(default=None, repr=False)
+    #: standard errors etc. once :func:`nnmle.inference.infer` attached them
+    inference: Any = field(default=None, repr=False)
 
     @property
     def params(self) -> Params:
@@ -467,11 +478,21 @@ class FitResult:
 
     def linear_predictor(self, X) -> np.ndarray:
         """``eta`` for new inputs, shape ``(n, n_outputs)``."""
-        return np.asarray(linear_predictor(jnp.asarray(self.theta), self._design(X), self.arch))
+        return np.asarray(
+            linear_predictor(jnp.asarray(self.theta), jnp.asarray(self._design(X)), self.arch)
+        )
 
-    def predict(self, X) -> np.ndarray:
+    def predict(self, X, interval: str | None = None, level: float = 0.95, se: str = "hessian"):
         """Fitted mean for new inputs: probabilities (bernoulli/binomial: P(y=1);
-        multinomial: ``(n, K)`` class probabilities), expected counts, or means."""
+        multinomial: ``(n, K)`` class probabilities), expected counts, or means.
+
+        With ``interval="confidence"`` returns a :class:`~nnmle.inference.PredictionInterval`
+        ``(mean, lower, upper)``: delta-method intervals at ``level`` from the ``se``
+        covariance (see :func:`nnmle.inference.predict_interval`)."""
+        if interval is not None:
+            from .inference import predict_interval
+
+            return predict_interval(self, X, interval=interval, level=level, se=se)
         mu = np.asarray(self.family.inverse_link(jnp.asarray(self.linear_predictor(X))))
         return mu if self.family.name == "multinomial" else mu[:, 0]
 
@@ -481,10 +502,18 @@ class FitResult:
         free = self.arch.free_mask()
         return [{"name": names[j], "value": float(self.theta[j])} for j in np.flatnonzero(free)]
 
-    def summary(self):
-        """A statsmodels-like summary (header, then one row per weight)."""
+    def summary(self, se: str | None = None, level: float = 0.95):
+        """A statsmodels-like summary (header, then one row per weight).
+
+        ``se="hessian"``, ``"sandwich"`` or ``"bootstrap"`` adds std err, z, P>|z| and
+        interval columns (:func:`nnmle.inference.infer`); without it, inference already
+        attached to the result is shown."""
         from .report import fit_summary
 
+        if se is not None:
+            from .inference import infer
+
+            infer(self, se=se, level=level)
         return fit_summary(self)
 
     def to_dict(self) -> dict:
@@ -563,6 +592,7 @@ def fit_prepared(
     workers: int | None = None,
     on_result=None,
     store=None,
+    runner=None,
 ) -> FitResult:
     """Fit validated data (see :func:`fit` for the parameters)."""
     t0 = time.perf_counter()
@@ -576,16 +606,20 @@ def fit_prepared(
             )
     else:
         thetas0 = starting_values(arch, n_restarts, seed, init, rang)
-    if solver == "lbfgs" and store is not None:
+    if solver == "lbfgs" and penalty.l1 > 0:
+        from .proximal import prox_starts  # the L1 solver builds on this module
+
+        starts = prox_starts(thetas0, data, family, arch, penalty, tol, max_iter, on_result)
+    elif solver == "lbfgs" and store is not None:
         from .store import run_starts_stored
 
         config = {"seed": seed, "init": init, "rang": rang}
         starts = run_starts_stored(
             thetas0, data, family, arch, penalty, store, tol=tol, max_iter=max_iter,
-            batch=batch, workers=workers, on_result=on_result, config=config,
+            batch=batch, workers=workers, on_result=on_result, config=config, runner=runner,
         )  # fmt: skip
     elif solver == "lbfgs":
-        starts = run_starts(
+        starts = (runner or run_starts)(
             thetas0,
             data,
             family,
@@ -619,7 +653,7 @@ def fit_prepared(
             UserWarning,
             stacklevel=3,
         )
-    return FitResult(
+    result = FitResult(
         family=family,
         arch=arch,
         penalty=penalty,
@@ -646,6 +680,11 @@ def fit_prepared(
         data=data,
         model_spec=prep.model_spec,
     )
+    if solver == "lbfgs" and penalty.l1 == 0 and penalty.l2 == 0:
+        from .regularization import check_divergence  # builds on this module
+
+        check_divergence(result, stacklevel=4)
+    return result
 
 
 _FIT_OPTIONS = {
@@ -663,6 +702,7 @@ _FIT_OPTIONS = {
     "on_result",
     "workers",
     "store",
+    "runner",
 }
 
 
@@ -731,8 +771,10 @@ def fit(
     family : str
         ``gaussian``, ``bernoulli``, ``binomial``, ``poisson`` or ``multinomial``.
     l2, l1 : float
-        Penalty weights. ``l1`` needs a proximal solver, which arrives with the
-        regularization module; for now it must be 0.
+        Penalty weights (``l1 > 0``, with or without ``l2``: lasso / elastic net,
+        fitted by proximal gradient, :mod:`nnmle.proximal`, with exact zeros).
+        Without a penalty, a fit whose weights race away (the MLE does not exist)
+        gets status ``"mle_not_exist"`` and a warning.
     penalize_bias : bool
         Penalize biases too (R nnet's convention).
     skip : bool
@@ -749,7 +791,9 @@ def fit(
         ``max_iter`` (5000), ``solver`` ("lbfgs" or "adam"), ``batch`` (pool lanes),
         ``batch_size`` and ``learning_rate`` (adam), ``start_values``, ``store``
         (a :class:`nnmle.store.Store` or a path: finished starts are kept there
-        and a rerun resumes; see :func:`nnmle.store.run_starts_stored`).
+        and a rerun resumes; see :func:`nnmle.store.run_starts_stored`), ``runner``
+        (runs the starts instead of :func:`run_starts`, same signature, e.g.
+        ``nnmle.distributed.dask_runner(client)``).
 
     Returns
     -------
@@ -769,11 +813,6 @@ def fit(
             f"Unknown option(s) {sorted(unknown)}; expected some of {sorted(_FIT_OPTIONS)}."
         )
     fam = get_family(family)
-    if l1:
-        raise ValueError(
-            "l1 > 0 needs the proximal solver of the regularization module, not yet available. "
-            "Fix: use l2=... for now."
-        )
     penalty = Penalty(l2=l2, l1=l1, penalize_bias=penalize_bias)
     _check_options(options)
     prep = prepare(X, y, fam, weights=weights, data=data)

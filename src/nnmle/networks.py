@@ -302,6 +302,8 @@ def ravel(params: Params, arch: Architecture) -> jax.Array:
     for layer in params.layers:
         parts += [jnp.ravel(layer.W), jnp.ravel(layer.b)]
     if arch.skip:
+        if params.skip is None:
+            raise ValueError("The architecture has skip=True but the params have no skip matrix.")
         parts.append(jnp.ravel(params.skip))
     return jnp.concatenate(parts)
 
@@ -335,7 +337,7 @@ def forward(params: Params, X: jax.Array, arch: Architecture) -> jax.Array:
     for l, layer in enumerate(params.layers):
         z = h @ layer.W + layer.b
         h = activation_fn(arch.activation[l])(z) if l < n_hidden else z
-    if arch.skip:
+    if arch.skip and params.skip is not None:
         h = h + X @ params.skip
     return h
 

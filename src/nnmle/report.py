@@ -99,7 +99,18 @@ def fit_summary(result) -> Summary:
     ]
     if r.family.has_dispersion:
         header.append(("Scale (sigma^2, ML)", f"{r.scale:.6g}"))
-    rows = [[w["name"], w["value"]] for w in r.weight_table()]
+    if r.arch.hidden:
+        from .symmetry import canonical_weights, group
+
+        grp = group(r.arch)
+        header.append(
+            (
+                "Symmetry group",
+                f"{grp.order}" + (f" x R^{grp.continuous_dim}" if grp.continuous_dim else ""),
+            )
+        )
+    weights = canonical_weights(r) if r.arch.hidden else r.weight_table()
+    rows = [[w["name"], w["value"]] for w in weights]
     notes = [
         "objective = sum(case weight * negative log-likelihood) + "
         + r.penalty.describe()
@@ -112,6 +123,30 @@ def fit_summary(result) -> Summary:
     if r.arch.hidden:
         notes.append(
             "weights of a network with hidden units are not identified: permuting or "
-            "sign-flipping hidden units gives the same likelihood (standard errors omitted)"
+            "sign-flipping hidden units gives the same likelihood (standard errors omitted); "
+            "they are shown in canonical form (nnmle.symmetry.canonicalize), one "
+            f"representative of {grp.order} equivalent weight settings"
         )
-    return Summary("Neural network MLE results (nnmle)", header, ["weight", "coef"], rows, notes)
+    columns = ["weight", "coef"]
+    inf = getattr(r, "inference", None)
+    if inf is not None:
+        header += [("Covariance type", inf.method), ("Effective params", f"{inf.edf:.4g}")]
+        columns, rows = _inference_rows(inf)
+        notes = [n for n in notes if "standard errors omitted" not in n] + inf.notes
+    return Summary("Neural network MLE results (nnmle)", header, columns, rows, notes)
+
+
+def _inference_rows(inf) -> tuple[list[str], list[list]]:
+    """Columns and rows of the weight table with std err, z, P>|z| and the interval."""
+    lo, hi = (1 - inf.level) / 2, (1 + inf.level) / 2
+    columns = ["weight", "coef", "std err", "z", "P>|z|", f"[{lo:.4g}", f"{hi:.4g}]"]
+    rows = []
+    for w in inf.table():
+        if w.get("identified") is False:
+            rows.append([w["name"], w["value"], "not identified", "", "", "", ""])
+        elif w.get("zero"):
+            rows.append([w["name"], w["value"], "zero (L1)", "", "", "", ""])
+        else:
+            keys = ("se", "z", "p", "ci_low", "ci_high")
+            rows.append([w["name"], w["value"], *(w[k] for k in keys)])
+    return columns, rows
