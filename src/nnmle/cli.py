@@ -12,6 +12,7 @@ import json
 import sys
 import warnings
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,6 +69,10 @@ def add_data_options(p: argparse.ArgumentParser, default_dataset: str | None = N
     m.add_argument("--tol", type=float, default=1e-6, help="gradient-norm tolerance")
     m.add_argument("--max-iter", type=int, default=5000)
     m.add_argument("--init", default="uniform", choices=["uniform", "glorot"])
+    e = p.add_argument_group("execution")
+    e.add_argument("--store", help="SQLite campaign store: finished starts are kept, reruns resume")
+    e.add_argument("--workers", type=int, help="run starts on a local Dask cluster of N processes")
+    e.add_argument("--scheduler", help="run starts on a Dask cluster, e.g. tcp://HOST:8786")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
 
 
@@ -123,6 +128,23 @@ def _standardize_frame(df, response: str):
     return out
 
 
+@contextmanager
+def execution(args):
+    """Keyword arguments for where starts run and are kept (``store=``, ``runner=``)."""
+    extra: dict[str, Any] = {}
+    if getattr(args, "store", None):
+        extra["store"] = args.store
+    if getattr(args, "workers", None) or getattr(args, "scheduler", None):
+        if args.workers is not None and args.workers < 1:
+            raise ValueError(f"--workers must be a positive integer; got {args.workers}.")
+        from nnmle.distributed import dask_client, dask_runner
+
+        with dask_client(scheduler=args.scheduler, n_workers=args.workers) as client:
+            yield {**extra, "runner": dask_runner(client)}
+        return
+    yield extra
+
+
 def fit_from_args(args, progress: Callable | None = None):
     """Fit the model the options describe (the public :func:`nnmle.fit`)."""
     import nnmle
@@ -144,9 +166,10 @@ def fit_from_args(args, progress: Callable | None = None):
     )
     if progress is not None:
         kwargs["on_result"] = progress
-    if d.data is not None:
-        return nnmle.fit(d.X, data=d.data, **kwargs), d
-    return nnmle.fit(d.X, d.y, **kwargs), d
+    with execution(args) as extra:
+        if d.data is not None:
+            return nnmle.fit(d.X, data=d.data, **kwargs, **extra), d
+        return nnmle.fit(d.X, d.y, **kwargs, **extra), d
 
 
 def _progress(args, total: int, label: str):
