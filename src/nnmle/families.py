@@ -70,6 +70,10 @@ class Family:
     def __repr__(self) -> str:
         return f"Family({self.name!r}, link={self.link!r})"
 
+    def __reduce__(self):
+        # pickle by name: the functions it holds are module-level or lambdas
+        return (get_family, (self.name,))
+
     def loglik(self, eta: Array, Y: Array, w: Array) -> Array:
         """Full log-likelihood, with σ² at its MLE for the gaussian family."""
         if self.has_dispersion:
