@@ -15,7 +15,7 @@ if _CACHE and _CACHE.lower() != "off":
     try:
         os.makedirs(_CACHE, exist_ok=True)
         jax.config.update("jax_compilation_cache_dir", _CACHE)
-        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.05)
         jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
     except OSError:  # a read-only home: run without the cache
         pass

@@ -156,6 +156,9 @@ def _value_grad(theta, data, family, arch, penalty):
     return jax.value_and_grad(objective)(theta, data, family, arch, penalty)
 
 
+_linear_predictor_jit = jax.jit(linear_predictor, static_argnames=("arch",))
+
+
 @dataclass
 class StartResult:
     """Outcome of one start of a multi-start fit."""
@@ -479,7 +482,7 @@ class FitResult:
     def linear_predictor(self, X) -> np.ndarray:
         """``eta`` for new inputs, shape ``(n, n_outputs)``."""
         return np.asarray(
-            linear_predictor(jnp.asarray(self.theta), jnp.asarray(self._design(X)), self.arch)
+            _linear_predictor_jit(jnp.asarray(self.theta), jnp.asarray(self._design(X)), self.arch)
         )
 
     def predict(self, X, interval: str | None = None, level: float = 0.95, se: str = "hessian"):
@@ -554,12 +557,30 @@ class FitResult:
         }
 
 
+@functools.partial(jax.jit, static_argnames=("family", "arch"))
+def _statistics_jit(theta, data: Data, family: Family, arch: Architecture):
+    eta = linear_predictor(theta, data.X, arch)
+    scale = (
+        jnp.sum(data.w * (data.Y[:, 0] - eta[:, 0]) ** 2) / jnp.sum(data.w)
+        if family.has_dispersion
+        else jnp.asarray(1.0)
+    )
+    return jnp.stack(
+        [
+            family.loglik(eta, data.Y, data.w),
+            family.deviance(eta, data.Y, data.w),
+            family.null_deviance(data.Y, data.w),
+            scale,
+        ]
+    )
+
+
 def _statistics(theta, data: Data, family: Family, arch: Architecture):
-    eta = linear_predictor(jnp.asarray(theta), data.X, arch)
-    ll = float(family.loglik(eta, data.Y, data.w))
-    dev = float(family.deviance(eta, data.Y, data.w))
-    null = float(family.null_deviance(data.Y, data.w))
-    return ll, dev, null, family.scale(eta, data.Y, data.w)
+    """Log-likelihood, deviance, null deviance and scale at ``theta`` (one compiled call)."""
+    ll, dev, null, scale = (
+        float(v) for v in _statistics_jit(jnp.asarray(theta), data, family, arch)
+    )
+    return ll, dev, null, scale
 
 
 def starting_values(
