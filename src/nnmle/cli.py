@@ -269,6 +269,38 @@ def cmd_symmetry(args) -> int:
     return 0
 
 
+def cmd_landscape(args) -> int:
+    """``nnmle landscape``: a multi-start campaign deduplicated modulo symmetry."""
+    import nnmle
+    from nnmle.multistart import landscape_report, render_landscape
+
+    d = load_data(args)
+    kwargs = dict(
+        hidden=args.hidden, activation=args.activation, family=d.family, l2=args.l2,
+        l1=args.l1, penalize_bias=args.penalize_bias, skip=args.skip, n_starts=args.starts,
+        seed=args.seed, tol=args.tol, max_iter=args.max_iter, init=args.init,
+    )  # fmt: skip
+    args.restarts = args.starts  # the progress bar's total
+
+    def run(progress):
+        with execution(args) as extra:
+            if progress is not None:
+                extra["on_result"] = progress
+            if d.data is not None:
+                return nnmle.multistart(d.X, data=d.data, **kwargs, **extra)
+            return nnmle.multistart(d.X, d.y, **kwargs, **extra)
+
+    campaign = _with_progress(args, "starts", run)
+    plots = campaign.plots(args.plots) if args.plots else []
+    if args.json:
+        print(json.dumps({**landscape_report(campaign), "plots": [str(p) for p in plots]}))
+    else:
+        print(render_landscape(campaign))
+        for p in plots:
+            print(f"plot written to {p}")
+    return 0
+
+
 def cmd_demo(args) -> int:
     """``nnmle demo``: a GLM and a network on the bundled breast-cancer data."""
     import time
@@ -307,6 +339,11 @@ COMMANDS: dict[str, tuple[Callable[[Any], int], str, str | None]] = {
         "fit, then show the symmetry group, twins and identifiability",
         None,
     ),
+    "landscape": (
+        cmd_landscape,
+        "multi-start campaign: distinct solutions, Hessians, barriers",
+        None,
+    ),
     "path": (cmd_path, "regularization path: CV, evidence, effective df", None),
     "demo": (cmd_demo, "fit the bundled breast-cancer data and explain", "breast_cancer"),
 }
@@ -335,6 +372,9 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--cv", type=int, default=5, help="folds of cross-validation")
             p.add_argument("--select", default="cv_min", choices=["cv_min", "cv_1se", "evidence"])
             p.add_argument("--plot", default="nnmle_path.png", help="where to write the plot")
+        if name == "landscape":
+            p.add_argument("--starts", type=int, default=20, help="number of random starts")
+            p.add_argument("--plots", metavar="DIR", help="write PNG plots to DIR")
         if name == "symmetry":
             p.add_argument("--twins", type=int, default=3, help="random twins to show")
     return parser
