@@ -54,3 +54,45 @@ def test_csv_without_formula_asks_for_one(tmp_path, capsys):
     pd.DataFrame({"a": [1, 2], "y": [0, 1]}).to_csv(path, index=False)
     assert main(["fit", str(path)]) == 2
     assert "--formula" in capsys.readouterr().err
+
+
+def test_fit_se_json_adds_inference_to_every_weight(capsys):
+    argv = ["fit", "--dataset", "diabetes", "--hidden", "0", "--family", "gaussian"]
+    assert main([*argv, "--se", "hessian", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["se_type"] == "hessian"
+    assert all({"se", "z", "p", "ci_low", "ci_high"} <= set(w) for w in out["weights"])
+
+
+def test_symmetry_json_reports_group_order_and_identical_twins(capsys):
+    argv = ["symmetry", "--dataset", "iris", "--hidden", "2", "--l2", "0.1", "--json"]
+    assert main(argv) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["group_order"] == 8  # 2! * 2^2 for two tanh units
+    lls = [t["loglik"] for t in out["twins"]]
+    assert np.allclose(lls, out["loglik"], rtol=1e-12, atol=1e-10)
+
+
+def test_landscape_json_has_the_documented_keys(tmp_path, capsys):
+    argv = ["landscape", "--dataset", "iris", "--hidden", "2", "--l2", "0.1", "--starts", "4"]
+    assert main([*argv, "--json", "--plots", str(tmp_path)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert {"n_starts", "solutions", "group_order", "barrier_raw", "barrier_aligned"} <= set(out)
+    assert out["n_starts"] == 4
+    assert sum(s["count"] for s in out["solutions"]) == 4
+    assert {"id", "objective", "count", "index", "nullity", "class"} <= set(out["solutions"][0])
+    assert all((tmp_path / f).stat().st_size > 0 for f in ("objectives.png", "spectra.png"))
+
+
+def test_path_writes_the_plot_and_selects_a_value(tmp_path, capsys):
+    plot = tmp_path / "path.png"
+    argv = ["path", "--dataset", "diabetes", "--family", "gaussian", "--hidden", "0"]
+    assert main([*argv, "--l2-grid", "0.1,10,1000", "--cv", "3", "--plot", str(plot)]) == 0
+    out = capsys.readouterr().out
+    assert "selected by cv_min" in out
+    assert plot.stat().st_size > 0
+
+
+def test_path_needs_exactly_one_grid(capsys):
+    assert main(["path", "--dataset", "iris"]) == 2
+    assert "--l2-grid" in capsys.readouterr().err
