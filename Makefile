@@ -24,7 +24,7 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy src/nnmle
 
 test: $(STAMP) lint
-	$(PY) -m pytest -q --doctest-modules src/nnmle tests
+	$(PY) -m pytest -q -n 2 --doctest-modules src/nnmle tests
 
 test-slow: $(STAMP)
 	$(PY) -m pytest -q -m slow tests
