@@ -56,7 +56,10 @@ def add_data_options(p: argparse.ArgumentParser, default_dataset: str | None = N
     )
     m = p.add_argument_group("model")
     m.add_argument(
-        "--hidden", type=_int_tuple, default=(10,), help="units per layer: 10 or 10,5; 0 = GLM"
+        "--hidden",
+        type=_int_tuple,
+        default=None,
+        help="units per layer: 10 or 10,5; 0 = GLM (default 10; 5 in the demo)",
     )
     m.add_argument("--activation", default="tanh", help="tanh, logistic, relu, softplus, identity")
     m.add_argument("--family", help="gaussian, bernoulli, binomial, poisson, multinomial")
@@ -74,6 +77,11 @@ def add_data_options(p: argparse.ArgumentParser, default_dataset: str | None = N
     e.add_argument("--workers", type=int, help="run starts on a local Dask cluster of N processes")
     e.add_argument("--scheduler", help="run starts on a Dask cluster, e.g. tcp://HOST:8786")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+
+
+def hidden_layers(args, default: tuple[int, ...] = (10,)) -> tuple[int, ...]:
+    """The ``--hidden`` option, or the subcommand's default when it was not given."""
+    return default if args.hidden is None else args.hidden
 
 
 def _int_tuple(text: str) -> tuple[int, ...]:
@@ -151,7 +159,7 @@ def fit_from_args(args, progress: Callable | None = None):
 
     d = load_data(args)
     kwargs = dict(
-        hidden=args.hidden,
+        hidden=hidden_layers(args),
         activation=args.activation,
         family=d.family,
         l2=args.l2,
@@ -237,7 +245,7 @@ def cmd_path(args) -> int:
         raise ValueError("Give exactly one of --l2-grid or --l1-grid, e.g. --l2-grid 0,0.01,0.1,1.")
     d = load_data(args)
     kwargs = dict(
-        hidden=args.hidden, activation=args.activation, family=d.family,
+        hidden=hidden_layers(args), activation=args.activation, family=d.family,
         l2=l2_grid if l2_grid is not None else args.l2,
         l1=l1_grid if l1_grid is not None else args.l1,
         penalize_bias=args.penalize_bias, skip=args.skip, cv=args.cv, select=args.select,
@@ -276,7 +284,7 @@ def cmd_landscape(args) -> int:
 
     d = load_data(args)
     kwargs = dict(
-        hidden=args.hidden, activation=args.activation, family=d.family, l2=args.l2,
+        hidden=hidden_layers(args), activation=args.activation, family=d.family, l2=args.l2,
         l1=args.l1, penalize_bias=args.penalize_bias, skip=args.skip, n_starts=args.starts,
         seed=args.seed, tol=args.tol, max_iter=args.max_iter, init=args.init,
     )  # fmt: skip
@@ -302,34 +310,56 @@ def cmd_landscape(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    """``nnmle demo``: a GLM and a network on the bundled breast-cancer data."""
+    """``nnmle demo``: the whole story on real data (GLM, network, symmetry, convexity,
+    weight decay, inference), in the terminal and optionally as an HTML report."""
     import time
 
+    from nnmle.report_html import progress_bar, render_story_text, write_report
+    from nnmle.story import DEFAULT_INPUTS, compute_story
+
     t0 = time.perf_counter()
-    args.hidden, args.activation, args.l2 = (5,), "tanh", 0.01
-    args.restarts = max(args.restarts, 4)
-    res, d = _with_progress(args, "fitting starts", lambda cb: fit_from_args(args, cb))
+    d = load_data(args)
+    hidden = hidden_layers(args, default=(5,))
+    with progress_bar(enabled=not args.json) as cb:
+        story = compute_story(
+            d.X,
+            d.y,
+            data=d.data,
+            family=d.family,
+            hidden=hidden,
+            activation=args.activation,
+            inputs=None if d.data is not None else DEFAULT_INPUTS.get(d.source),
+            n_starts=args.starts,
+            seed=args.seed,
+            source=d.source,
+            store=args.store,
+            progress=cb,
+        )
+    paths = write_report(story, args.report) if args.report else {}
     if args.json:
-        print(json.dumps(res.to_dict()))
+        print(json.dumps(story.to_dict()))
         return 0
-    print(res.summary())
-    objs = sorted(r.objective for r in res.restarts)
-    print(
-        f"\n{len(res.restarts)} starts on {d.source}: objectives from {objs[0]:.4f} to "
-        f"{objs[-1]:.4f}; every optimum has {_group_order_text(res)} twins with the same "
-        f"likelihood (sign flips and permutations of the hidden units)."
-    )
+    print(render_story_text(story))
+    for kind, path in paths.items():
+        print(f"{kind} written to {path}")
     print(f"demo finished in {time.perf_counter() - t0:.1f} s")
     return 0
 
 
-def _group_order_text(res) -> str:
-    import math
+def cmd_report(args) -> int:
+    """``nnmle report STORE``: render the report from a campaign store, without refitting."""
+    from nnmle.report_html import render_story_text, write_report
+    from nnmle.story import story_from_store
 
-    order = 1
-    for h, act in zip(res.arch.hidden, res.arch.activation, strict=True):
-        order *= math.factorial(h) * (2**h if act in ("tanh", "logistic") else 1)
-    return f"{order:,}"
+    story = story_from_store(args.store_file)
+    paths = write_report(story, args.report) if args.report else {}
+    if args.json:
+        print(json.dumps(story.to_dict()))
+        return 0
+    print(render_story_text(story))
+    for kind, path in paths.items():
+        print(f"{kind} written to {path}")
+    return 0
 
 
 COMMANDS: dict[str, tuple[Callable[[Any], int], str, str | None]] = {
@@ -345,7 +375,11 @@ COMMANDS: dict[str, tuple[Callable[[Any], int], str, str | None]] = {
         None,
     ),
     "path": (cmd_path, "regularization path: CV, evidence, effective df", None),
-    "demo": (cmd_demo, "fit the bundled breast-cancer data and explain", "breast_cancer"),
+    "demo": (
+        cmd_demo,
+        "the whole story on bundled data (or a CSV), with a report",
+        "breast_cancer",
+    ),
 }
 
 
@@ -359,6 +393,9 @@ def build_parser() -> argparse.ArgumentParser:
     for name, (_, help_text, default_dataset) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
         add_data_options(p, default_dataset)
+        if name == "demo":
+            p.add_argument("--starts", type=int, default=20, help="random starts of the network")
+            p.add_argument("--report", metavar="DIR", help="write report.html and results.json")
         if name == "fit":
             p.add_argument(
                 "--se",
@@ -377,6 +414,15 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--plots", metavar="DIR", help="write PNG plots to DIR")
         if name == "symmetry":
             p.add_argument("--twins", type=int, default=3, help="random twins to show")
+    rep = sub.add_parser(
+        "report",
+        help="render the report from a campaign store without refitting",
+        description="Render the report from a campaign store (nnmle demo --store FILE) "
+        "without refitting.",
+    )
+    rep.add_argument("store_file", metavar="STORE", help="a campaign store (SQLite file)")
+    rep.add_argument("--report", metavar="DIR", help="write report.html and results.json")
+    rep.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     return parser
 
 
@@ -384,7 +430,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``nnmle`` command."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    func = COMMANDS[args.command][0]
+    func = cmd_report if args.command == "report" else COMMANDS[args.command][0]
     try:
         with warnings.catch_warnings():
             if getattr(args, "json", False):
