@@ -100,9 +100,10 @@ def bench_nnmle(n_starts, variants, tol):
 
 
 def bench_sklearn(n_starts, tol):
+    import warnings
+
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.neural_network import MLPClassifier
-    import warnings
 
     X, y, fam, arch, pen, data = problem()
     n = len(y)
