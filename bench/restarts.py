@@ -153,13 +153,14 @@ def bench_sklearn(n_starts, tol):
 R_SCRIPT = r"""
 suppressMessages(library(nnet))
 d <- as.matrix(read.csv(commandArgs(TRUE)[1], header=FALSE))
-K <- as.integer(commandArgs(TRUE)[2]); p <- ncol(d) - 1
+W0 <- as.matrix(read.csv(commandArgs(TRUE)[2], header=FALSE))
+K <- nrow(W0); p <- ncol(d) - 1
 X <- d[, 1:p]; y <- d[, p + 1]
 W <- matrix(0, K, 10 * (p + 1) + 11); vals <- numeric(K)
 t0 <- proc.time()[["elapsed"]]
 for (k in 1:K) {
-  set.seed(k)
-  m <- nnet(X, y, size=10, decay=0.01, entropy=TRUE, maxit=100000,
+  # the same starting weights as nnmle's start k (Wts=), so best objectives compare
+  m <- nnet(X, y, size=10, decay=0.01, entropy=TRUE, maxit=100000, Wts=W0[k, ],
             abstol=1e-300, reltol=1e-15, trace=FALSE)
   vals[k] <- m$value; W[k, ] <- m$wts
 }
@@ -175,6 +176,15 @@ def nnet_to_theta(wts, p=30, h=10):
     return np.concatenate([hid[:, 1:].T.ravel(), hid[:, 0], out[1:], out[:1]])
 
 
+def theta_to_nnet(theta, p=30, h=10):
+    """nnmle's flat order -> R nnet's (per hidden unit: bias, inputs; output: bias, hidden)."""
+    W1 = theta[: p * h].reshape(p, h)
+    b1 = theta[p * h : p * h + h]
+    rest = theta[p * h + h :]
+    hid = np.column_stack([b1, W1.T]).ravel()
+    return np.concatenate([hid, rest[-1:], rest[:h]])
+
+
 def bench_nnet(n_starts):
     if shutil.which("Rscript") is None:
         emit(system="nnet", skipped="Rscript not found (apt-get install r-base-core r-cran-nnet)")
@@ -183,11 +193,14 @@ def bench_nnet(n_starts):
     with tempfile.TemporaryDirectory() as tmp:
         csv = os.path.join(tmp, "bc.csv")
         np.savetxt(csv, np.column_stack([X, y]), delimiter=",", fmt="%.17g")
+        starts = os.path.join(tmp, "starts.csv")
+        thetas0 = starting_values(arch, n_starts, seed=0)
+        np.savetxt(starts, [theta_to_nnet(t) for t in thetas0], delimiter=",", fmt="%.17g")
         script = os.path.join(tmp, "nnet.R")
         with open(script, "w") as fh:
             fh.write(R_SCRIPT)
         proc = subprocess.run(
-            ["Rscript", script, csv, str(n_starts)], capture_output=True, text=True, check=False
+            ["Rscript", script, csv, starts], capture_output=True, text=True, check=False
         )
     if proc.returncode != 0:
         emit(system="nnet", skipped=f"R failed: {proc.stderr.strip()[:300]}")
@@ -200,6 +213,7 @@ def bench_nnet(n_starts):
     emit(
         system="nnet",
         variant="nnet(size=10, decay=0.01, entropy=TRUE, maxit=1e5, reltol=1e-15)",
+        starts="nnmle's starting weights, passed as Wts=",
         n_starts=n_starts,
         ms_per_start=round(1000 * el / n_starts, 2),
         best_objective=float(vals.min()),

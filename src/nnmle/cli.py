@@ -314,7 +314,7 @@ def cmd_demo(args) -> int:
     weight decay, inference), in the terminal and optionally as an HTML report."""
     import time
 
-    from nnmle.report_html import progress_bar, render_story_text, write_report
+    from nnmle.report_html import progress_bar
     from nnmle.story import DEFAULT_INPUTS, compute_story
 
     t0 = time.perf_counter()
@@ -335,30 +335,30 @@ def cmd_demo(args) -> int:
             store=args.store,
             progress=cb,
         )
+    _show_story(story, args)
+    if not args.json:
+        print(f"demo finished in {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
+def _show_story(story, args) -> None:
+    """Write the report files asked for, then print the story (or its JSON object)."""
+    from nnmle.report_html import render_story_text, write_report
+
     paths = write_report(story, args.report) if args.report else {}
     if args.json:
         print(json.dumps(story.to_dict()))
-        return 0
+        return
     print(render_story_text(story))
     for kind, path in paths.items():
         print(f"{kind} written to {path}")
-    print(f"demo finished in {time.perf_counter() - t0:.1f} s")
-    return 0
 
 
 def cmd_report(args) -> int:
     """``nnmle report STORE``: render the report from a campaign store, without refitting."""
-    from nnmle.report_html import render_story_text, write_report
     from nnmle.story import story_from_store
 
-    story = story_from_store(args.store_file)
-    paths = write_report(story, args.report) if args.report else {}
-    if args.json:
-        print(json.dumps(story.to_dict()))
-        return 0
-    print(render_story_text(story))
-    for kind, path in paths.items():
-        print(f"{kind} written to {path}")
+    _show_story(story_from_store(args.store_file), args)
     return 0
 
 

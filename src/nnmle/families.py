@@ -299,24 +299,19 @@ FAMILIES: dict[str, Family] = {
     "gaussian": Family(
         "gaussian", "identity", _identity, _gaussian_loss, _zero_const, _zeros, _mean_eta, True
     ),
-    "bernoulli": Family(
-        "bernoulli",
-        "logit",
-        _sigmoid,
-        _binomial_loss,
-        _binomial_const,
-        _binomial_saturated,
-        _logit_mean,
-    ),
-    "binomial": Family(
-        "binomial",
-        "logit",
-        _sigmoid,
-        _binomial_loss,
-        _binomial_const,
-        _binomial_saturated,
-        _logit_mean,
-    ),
+    # bernoulli and binomial share the likelihood; they differ in the targets they accept
+    **{
+        name: Family(
+            name,
+            "logit",
+            _sigmoid,
+            _binomial_loss,
+            _binomial_const,
+            _binomial_saturated,
+            _logit_mean,
+        )
+        for name in ("bernoulli", "binomial")
+    },
     "poisson": Family(
         "poisson", "log", jnp.exp, _poisson_loss, _poisson_const, _poisson_saturated, _log_mean
     ),
