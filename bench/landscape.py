@@ -43,6 +43,7 @@ from sklearn.datasets import load_breast_cancer
 import nnmle
 from nnmle import landscape as L
 from nnmle.fit import run_starts
+from nnmle.landscape._problem import _hvp_jit
 from nnmle.networks import Architecture, init_params
 from nnmle.objective import Data
 from nnmle.penalties import Penalty
@@ -152,7 +153,7 @@ def spectrum(hidden: tuple[int, ...], dense: bool) -> None:
     def plain(v):  # the usual tool's product: a fresh forward-over-reverse pass each time
         full = np.zeros(prob.arch.n_total)
         full[free] = v
-        return np.asarray(L._hvp_jit(th, jnp.asarray(full), *prob._args))[free]
+        return np.asarray(_hvp_jit(th, jnp.asarray(full), *prob._args))[free]
 
     fast = L.hvp(theta, prob)  # nnmle's: the gradient linearized once
     for mv in (plain, fast):
