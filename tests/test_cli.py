@@ -96,3 +96,19 @@ def test_path_writes_the_plot_and_selects_a_value(tmp_path, capsys):
 def test_path_needs_exactly_one_grid(capsys):
     assert main(["path", "--dataset", "iris"]) == 2
     assert "--l2-grid" in capsys.readouterr().err
+
+
+def test_output_directory_gets_a_store_and_a_rerun_resumes_from_it(tmp_path, capsys):
+    from nnmle.store import Store
+
+    argv = ["landscape", "--dataset", "iris", "--hidden", "2", "--l2", "0.1", "--starts", "3"]
+    argv += ["--json", "--plots", str(tmp_path)]
+    assert main(argv) == 0
+    first = json.loads(capsys.readouterr().out)
+    store = tmp_path / "nnmle-store.sqlite"
+    with Store(store) as s:
+        (job,) = s.jobs()
+        assert len(s.done_units(job["job_id"], "start")) == 3
+    assert main(argv) == 0  # resumed: every start is read back, none refitted
+    second = json.loads(capsys.readouterr().out)
+    assert first["solutions"] == second["solutions"]

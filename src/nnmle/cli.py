@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import warnings
 from collections.abc import Callable
@@ -73,7 +74,11 @@ def add_data_options(p: argparse.ArgumentParser, default_dataset: str | None = N
     m.add_argument("--max-iter", type=int, default=5000)
     m.add_argument("--init", default="uniform", choices=["uniform", "glorot"])
     e = p.add_argument_group("execution")
-    e.add_argument("--store", help="SQLite campaign store: finished starts are kept, reruns resume")
+    e.add_argument(
+        "--store",
+        help="SQLite campaign store: finished starts are kept, reruns resume "
+        "(default: nnmle-store.sqlite in the output directory, if the command has one)",
+    )
     e.add_argument("--workers", type=int, help="run starts on a local Dask cluster of N processes")
     e.add_argument("--scheduler", help="run starts on a Dask cluster, e.g. tcp://HOST:8786")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
@@ -136,12 +141,27 @@ def _standardize_frame(df, response: str):
     return out
 
 
+def store_path(args) -> str | None:
+    """``--store``, or by default ``nnmle-store.sqlite`` in the output directory
+    (``--plots DIR`` / ``--report DIR``) when the command has one."""
+    if getattr(args, "store", None):
+        return args.store
+    out_dir = getattr(args, "plots", None) or getattr(args, "report", None)
+    if not out_dir:
+        return None
+    from nnmle.store import default_store_path
+
+    os.makedirs(out_dir, exist_ok=True)
+    return str(default_store_path(out_dir))
+
+
 @contextmanager
 def execution(args):
     """Keyword arguments for where starts run and are kept (``store=``, ``runner=``)."""
     extra: dict[str, Any] = {}
-    if getattr(args, "store", None):
-        extra["store"] = args.store
+    store = store_path(args)
+    if store:
+        extra["store"] = store
     if getattr(args, "workers", None) or getattr(args, "scheduler", None):
         if args.workers is not None and args.workers < 1:
             raise ValueError(f"--workers must be a positive integer; got {args.workers}.")
@@ -332,7 +352,7 @@ def cmd_demo(args) -> int:
             n_starts=args.starts,
             seed=args.seed,
             source=d.source,
-            store=args.store,
+            store=store_path(args),
             progress=cb,
         )
     _show_story(story, args)
