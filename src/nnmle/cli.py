@@ -194,10 +194,8 @@ def fit_from_args(args, progress: Callable | None = None):
     )
     if progress is not None:
         kwargs["on_result"] = progress
-    with execution(args) as extra:
-        if d.data is not None:
-            return nnmle.fit(d.X, data=d.data, **kwargs, **extra), d
-        return nnmle.fit(d.X, d.y, **kwargs, **extra), d
+    with execution(args) as extra:  # d.y is None for a formula, d.data None for arrays
+        return nnmle.fit(d.X, d.y, data=d.data, **kwargs, **extra), d
 
 
 def _progress(args, total: int, label: str):
@@ -272,11 +270,7 @@ def cmd_path(args) -> int:
         n_restarts=args.restarts, seed=args.seed, tol=args.tol, max_iter=args.max_iter,
         init=args.init,
     )  # fmt: skip
-    p = (
-        nnmle.path(d.X, data=d.data, **kwargs)
-        if d.data is not None
-        else nnmle.path(d.X, d.y, **kwargs)
-    )
+    p = nnmle.path(d.X, d.y, data=d.data, **kwargs)
     plot = plot_path(p, args.plot) if args.plot else None
     if args.json:
         print(json.dumps({**path_report(p), "plot": plot}))
@@ -314,9 +308,7 @@ def cmd_landscape(args) -> int:
         with execution(args) as extra:
             if progress is not None:
                 extra["on_result"] = progress
-            if d.data is not None:
-                return nnmle.multistart(d.X, data=d.data, **kwargs, **extra)
-            return nnmle.multistart(d.X, d.y, **kwargs, **extra)
+            return nnmle.multistart(d.X, d.y, data=d.data, **kwargs, **extra)
 
     campaign = _with_progress(args, "starts", run)
     plots = campaign.plots(args.plots) if args.plots else []

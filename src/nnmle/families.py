@@ -88,14 +88,15 @@ class Family:
 
     def null_deviance(self, Y: Array, w: Array) -> Array:
         """Deviance of the intercept-only model."""
-        eta0 = jnp.broadcast_to(self.null_eta(Y, w), (Y.shape[0], self.null_eta(Y, w).shape[0]))
+        eta_null = self.null_eta(Y, w)
+        eta0 = jnp.broadcast_to(eta_null, (Y.shape[0], eta_null.shape[0]))
         return self.deviance(eta0, Y, w)
 
-    def scale(self, eta: Array, Y: Array, w: Array) -> float:
-        """Dispersion: σ̂² (maximum likelihood) for gaussian, 1 otherwise."""
+    def scale(self, eta: Array, Y: Array, w: Array) -> Array:
+        """Dispersion: σ̂² (maximum likelihood) for gaussian, 1 otherwise (traceable)."""
         if not self.has_dispersion:
-            return 1.0
-        return float(jnp.sum(w * (Y[:, 0] - eta[:, 0]) ** 2) / jnp.sum(w))
+            return jnp.asarray(1.0)
+        return jnp.sum(w * (Y[:, 0] - eta[:, 0]) ** 2) / jnp.sum(w)
 
     def encode(self, y, weights=None) -> tuple[np.ndarray, tuple]:
         """Validate ``y`` and encode it as a float ``(n, q)`` target matrix.

@@ -560,17 +560,12 @@ class FitResult:
 @functools.partial(jax.jit, static_argnames=("family", "arch"))
 def _statistics_jit(theta, data: Data, family: Family, arch: Architecture):
     eta = linear_predictor(theta, data.X, arch)
-    scale = (
-        jnp.sum(data.w * (data.Y[:, 0] - eta[:, 0]) ** 2) / jnp.sum(data.w)
-        if family.has_dispersion
-        else jnp.asarray(1.0)
-    )
     return jnp.stack(
         [
             family.loglik(eta, data.Y, data.w),
             family.deviance(eta, data.Y, data.w),
             family.null_deviance(data.Y, data.w),
-            scale,
+            family.scale(eta, data.Y, data.w),
         ]
     )
 
