@@ -42,11 +42,11 @@ from sklearn.datasets import load_breast_cancer
 
 import nnmle
 from nnmle import landscape as L
-from nnmle.fit import run_starts
-from nnmle.landscape._problem import _hvp_jit
 from nnmle.networks import Architecture, init_params
-from nnmle.objective import Data
 from nnmle.penalties import Penalty
+from nnmle.problem import Problem, objective
+from nnmle.solvers import choose_solver
+from nnmle.starts import LocalExecutor, run_starts
 
 
 def emit(**rec):
@@ -121,11 +121,18 @@ def campaign(n_starts: int) -> None:
 def partly_trained(hidden: tuple[int, ...]):
     X, y = breast_cancer()
     arch = Architecture.build(30, hidden, 1, "tanh")
-    data = Data(jnp.asarray(X), jnp.asarray(y[:, None]), jnp.ones(len(y)))
-    prob = L.Problem(data, nnmle.get_family("bernoulli"), arch, Penalty(l2=0.01))
+    fam = nnmle.get_family("bernoulli")
+    prob = Problem.build(X, y[:, None], np.ones(len(y)), fam, arch, Penalty(l2=0.01))
     theta0 = np.asarray(init_params(jax.random.PRNGKey(1), arch, "glorot"))
-    (res,) = run_starts(theta0[None], *prob._args, tol=1e-8, max_iter=30, workers=1)
+    solver = choose_solver(prob, tol=1e-8, max_iter=30)
+    (res,) = run_starts(prob, theta0[None], solver, LocalExecutor(workers=1))
     return prob, res.theta
+
+
+@jax.jit
+def _plain_hvp(theta, v, problem):
+    """A fresh forward-over-reverse product each call (what the usual tools do)."""
+    return jax.jvp(lambda th: jax.grad(objective)(th, problem), (theta,), (v,))[1]
 
 
 def power_iteration(matvec, n: int, tol: float, max_iter: int = 2000, shift: float = 0.0, seed=0):
@@ -153,9 +160,9 @@ def spectrum(hidden: tuple[int, ...], dense: bool) -> None:
     def plain(v):  # the usual tool's product: a fresh forward-over-reverse pass each time
         full = np.zeros(prob.arch.n_total)
         full[free] = v
-        return np.asarray(_hvp_jit(th, jnp.asarray(full), *prob._args))[free]
+        return np.asarray(_plain_hvp(th, jnp.asarray(full), prob))[free]
 
-    fast = L.hvp(theta, prob)  # nnmle's: the gradient linearized once
+    fast = prob.hvp(theta)  # nnmle's: the gradient linearized once
     for mv in (plain, fast):
         mv(np.zeros(n))  # compile outside every timing
     setup = time.perf_counter() - t0

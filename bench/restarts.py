@@ -22,16 +22,15 @@ import sys
 import tempfile
 import time
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 from sklearn.datasets import load_breast_cancer
 
 import nnmle
-from nnmle.fit import run_starts, starting_values
 from nnmle.networks import Architecture
-from nnmle.objective import Data, objective
 from nnmle.penalties import Penalty
+from nnmle.problem import Problem
+from nnmle.solvers import choose_solver
+from nnmle.starts import LocalExecutor, run_starts, starting_values
 
 DECAY = 0.01
 
@@ -42,17 +41,17 @@ def problem():
     fam = nnmle.get_family("bernoulli")
     arch = Architecture.build(30, (10,), 1, "logistic")
     pen = Penalty(l2=DECAY, penalize_bias=True)
-    data = Data(jnp.asarray(X), jnp.asarray(y[:, None].astype(float)), jnp.ones(len(y)))
-    return X, y, fam, arch, pen, data
+    prob = Problem.build(X, y[:, None].astype(float), np.ones(len(y)), fam, arch, pen)
+    return X, y, prob
 
 
 def emit(**rec):
     print(json.dumps({"bench": "restarts", **rec}), flush=True)
 
 
-def nnmle_objective_and_grad(theta, fam, arch, pen, data):
-    v, g = jax.value_and_grad(objective)(jnp.asarray(theta), data, fam, arch, pen)
-    return float(v), float(jnp.linalg.norm(g))
+def nnmle_objective_and_grad(theta, prob):
+    v, g = prob.value_and_grad(np.asarray(theta, dtype=np.float64))
+    return v, float(np.linalg.norm(g))
 
 
 VARIANTS = {
@@ -65,20 +64,26 @@ VARIANTS = {
 
 
 def bench_nnmle(n_starts, variants, tol):
-    X, y, fam, arch, pen, data = problem()
+    X, y, prob = problem()
+    arch = prob.arch
     thetas0 = starting_values(arch, n_starts, seed=0)
-    # compile outside the timing (a one-start warm-up per layout)
+    solver = choose_solver(prob, tol=tol, max_iter=20000)
+    # compile outside the timing: a short run (5 iterations; max_iter is traced, so the same
+    # compiled code) per layout, with as many starts as the layout has lanes, plus one per
+    # worker so that a finished lane is refilled (the refill compiles too)
+    warm = choose_solver(prob, tol=tol, max_iter=5)
     for name in variants:
         b, w, c = VARIANTS[name]
-        run_starts(thetas0[:2], data, fam, arch, pen, tol, 50, b or 2, c, workers=w)
+        b = b or n_starts
+        k = min(n_starts, w * b + w) if b > 1 else w
+        run_starts(prob, thetas0[:k], warm, LocalExecutor(workers=w, batch=b, chunk=c))
     out = {}
     for name in variants:
         b, w, c = VARIANTS[name]
-        if name == "vmap":
-            b = n_starts
-            run_starts(thetas0, data, fam, arch, pen, tol, 5, b, c, workers=w)  # compile
+        b = b or n_starts
+        executor = LocalExecutor(workers=w, batch=b, chunk=c)
         t0 = time.perf_counter()
-        res = run_starts(thetas0, data, fam, arch, pen, tol, 20000, b, c, workers=w)
+        res = run_starts(prob, thetas0, solver, executor)
         el = time.perf_counter() - t0
         objs = np.array([r.objective for r in res])
         emit(
@@ -105,7 +110,7 @@ def bench_sklearn(n_starts, tol):
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.neural_network import MLPClassifier
 
-    X, y, fam, arch, pen, data = problem()
+    X, y, prob = problem()
     n = len(y)
     objs, nn_objs, gnorms = [], [], []
     t0 = time.perf_counter()
@@ -132,7 +137,7 @@ def bench_sklearn(n_starts, tol):
         theta = np.concatenate(
             [m.coefs_[0].ravel(), m.intercepts_[0], m.coefs_[1].ravel(), m.intercepts_[1]]
         )
-        v, g = nnmle_objective_and_grad(theta, fam, arch, pen, data)
+        v, g = nnmle_objective_and_grad(theta, prob)
         nn_objs.append(v)
         gnorms.append(g)
     emit(
@@ -189,12 +194,12 @@ def bench_nnet(n_starts):
     if shutil.which("Rscript") is None:
         emit(system="nnet", skipped="Rscript not found (apt-get install r-base-core r-cran-nnet)")
         return None
-    X, y, fam, arch, pen, data = problem()
+    X, y, prob = problem()
     with tempfile.TemporaryDirectory() as tmp:
         csv = os.path.join(tmp, "bc.csv")
         np.savetxt(csv, np.column_stack([X, y]), delimiter=",", fmt="%.17g")
         starts = os.path.join(tmp, "starts.csv")
-        thetas0 = starting_values(arch, n_starts, seed=0)
+        thetas0 = starting_values(prob.arch, n_starts, seed=0)
         np.savetxt(starts, [theta_to_nnet(t) for t in thetas0], delimiter=",", fmt="%.17g")
         script = os.path.join(tmp, "nnet.R")
         with open(script, "w") as fh:
@@ -209,7 +214,7 @@ def bench_nnet(n_starts):
     el = float(lines[0])
     table = np.array([[float(v) for v in ln.split()] for ln in lines[1:]])
     vals, W = table[:, 0], table[:, 1:]
-    nn = [nnmle_objective_and_grad(nnet_to_theta(w), fam, arch, pen, data) for w in W]
+    nn = [nnmle_objective_and_grad(nnet_to_theta(w), prob) for w in W]
     emit(
         system="nnet",
         variant="nnet(size=10, decay=0.01, entropy=TRUE, maxit=1e5, reltol=1e-15)",

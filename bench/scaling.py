@@ -4,11 +4,11 @@ The problem is the breast-cancer 30-10-1 network (standardized X, logistic
 hidden units, bernoulli, l2 = 0.01 on every weight and bias, tol 1e-6); 200
 starts by default. Measured side by side in one run:
 
-* local, ``run_starts(workers=1)``: one thread (the fair baseline for 1 worker);
-* local, ``run_starts(workers=2)``: the default pool of 2 threads on 2 cores;
+* local, ``LocalExecutor(workers=1)``: one thread (the fair baseline for 1 worker);
+* local, ``LocalExecutor(workers=2)``: the default pool of 2 threads on 2 cores;
 * Dask ``LocalCluster`` on 127.0.0.1 with 1 and with 2 worker processes of one
-  thread each, after a warm-up that compiles the problem on every worker
-  (cluster start-up is reported separately).
+  thread each (``DaskExecutor``), after a warm-up that compiles the problem on
+  every worker (cluster start-up is reported separately).
 
 The four settings run interleaved ``--repeat`` times (best time kept), so a
 busy spell on a shared machine hits all of them. Prints one JSON line per
@@ -29,17 +29,16 @@ import sys
 import time
 import warnings
 
-import jax.numpy as jnp
 import numpy as np
 from sklearn.datasets import load_breast_cancer
 
 import nnmle
-from nnmle.distributed import dask_client, run_starts_dask, warm_up
 from nnmle.families import get_family
-from nnmle.fit import run_starts, starting_values
 from nnmle.networks import Architecture
-from nnmle.objective import Data
 from nnmle.penalties import Penalty
+from nnmle.problem import Problem
+from nnmle.solvers import choose_solver
+from nnmle.starts import DaskExecutor, LocalExecutor, dask_client, run_starts, starting_values
 
 
 def emit(**fields) -> None:
@@ -69,28 +68,40 @@ def main() -> None:
 
     X, y = load_breast_cancer(return_X_y=True)
     X = (X - X.mean(0)) / X.std(0)
-    data = Data(jnp.asarray(X), jnp.asarray(y[:, None].astype(float)), jnp.ones(len(y)))
     arch = Architecture.build(30, (10,), 1, "logistic")
-    problem = (data, get_family("bernoulli"), arch, Penalty(l2=0.01, penalize_bias=True))
+    problem = Problem.build(
+        X,
+        y[:, None].astype(float),
+        np.ones(len(y)),
+        get_family("bernoulli"),
+        arch,
+        Penalty(l2=0.01, penalize_bias=True),
+    )
+    solver = choose_solver(problem, tol=1e-6)
     thetas0 = starting_values(arch, args.starts, args.seed)
     common = {
         "problem": "breast-cancer 30-10-1 logistic, bernoulli, l2=0.01 (biases too), tol 1e-6",
         "starts": args.starts,
     }
 
-    run_starts(thetas0[:2], *problem, workers=1)  # compile before timing
+    local1, local2 = LocalExecutor(workers=1), LocalExecutor(workers=2)
+    run_starts(problem, thetas0[:2], solver, local1)  # compile before timing
     with contextlib.ExitStack() as stack:
         clients, startup = {}, {}
         for n in (1, 2):
             t0 = time.perf_counter()
             clients[n] = stack.enter_context(dask_client(n_workers=n))
             startup[n] = time.perf_counter() - t0
-            warm_up(clients[n], thetas0, *problem)  # compile once per worker
+            DaskExecutor(clients[n]).warm_up(problem, solver, thetas0[0])  # compile per worker
+        executors = {
+            ("local", 1): local1,
+            ("local", 2): local2,
+            ("dask", 1): DaskExecutor(clients[1]),
+            ("dask", 2): DaskExecutor(clients[2]),
+        }
         runs = {
-            ("local", 1): lambda: run_starts(thetas0, *problem, workers=1),
-            ("local", 2): lambda: run_starts(thetas0, *problem, workers=2),
-            ("dask", 1): lambda: run_starts_dask(thetas0, *problem, client=clients[1]),
-            ("dask", 2): lambda: run_starts_dask(thetas0, *problem, client=clients[2]),
+            key: (lambda ex=ex: run_starts(problem, thetas0, solver, ex))
+            for key, ex in executors.items()
         }
         best: dict = {}
         identical: dict = {}

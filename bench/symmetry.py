@@ -96,15 +96,14 @@ def main() -> None:
     H = args.width
     for act in ("tanh", "relu"):
         arch = Architecture.build(64, (H, H), 10, act)
+        G = S.group(arch)  # the group of the network function (no penalty)
         ref = network(arch, 0)
-        g = S.random_element(arch, seed=1)
-        other = S.act_flat(g, ref, arch)
+        g = S.random_element(G, seed=1)
+        other = S.act_flat(g, ref, G)
         common = {"architecture": arch.describe(), "n_params": arch.n_params}
 
-        (canon, _), med, best = timed(
-            lambda ref=ref, arch=arch: S.canonicalize(ref, arch), args.repeats
-        )
-        same = bool(np.allclose(S.canonicalize(other, arch)[0], canon, rtol=1e-9, atol=1e-12))
+        (canon, _), med, best = timed(lambda ref=ref, G=G: S.canonicalize(ref, G), args.repeats)
+        same = bool(np.allclose(S.canonicalize(other, G)[0], canon, rtol=1e-9, atol=1e-12))
         emit(
             measurement="canonicalize",
             **common,
@@ -114,7 +113,7 @@ def main() -> None:
         )
 
         (aligned, h), med, best = timed(
-            lambda ref=ref, other=other, arch=arch: S.align(ref, other, arch), args.repeats
+            lambda ref=ref, other=other, G=G: S.align(ref, other, G), args.repeats
         )
         emit(
             measurement="align",

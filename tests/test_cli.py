@@ -41,12 +41,25 @@ def test_fit_csv_with_formula_prints_summary(tmp_path, capsys):
         (["fit", "--dataset", "iris", "--family", "bernoulli"], "0/1 targets"),
         (["fit", "--dataset", "iris", "--activation", "swish"], "Unknown activation"),
         (["fit", "--dataset", "iris", "--l2", "-1"], "l2 must be"),
+        (["fit", "--dataset", "iris", "--workers", "-1"], "--workers must be a positive"),
+        (["fit", "--dataset", "iris", "--workers", "0"], "--workers must be a positive"),
     ],
 )
 def test_bad_input_gives_one_line_error_and_status_2(argv, message, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+
+
+@pytest.mark.slow
+def test_workers_run_the_starts_on_a_local_dask_cluster(capsys):
+    pytest.importorskip("distributed")
+    argv = ["fit", "--dataset", "iris", "--hidden", "2", "--l2", "0.1", "--restarts", "3", "--json"]
+    assert main(argv) == 0
+    local = json.loads(capsys.readouterr().out)
+    assert main([*argv, "--workers", "2"]) == 0  # a DaskExecutor on a local cluster
+    dask = json.loads(capsys.readouterr().out)
+    assert dask["restarts"] == local["restarts"] and dask["weights"] == local["weights"]
 
 
 def test_csv_without_formula_asks_for_one(tmp_path, capsys):
@@ -99,7 +112,7 @@ def test_path_needs_exactly_one_grid(capsys):
 
 
 def test_output_directory_gets_a_store_and_a_rerun_resumes_from_it(tmp_path, capsys):
-    from nnmle.store import Store
+    from nnmle.starts import Store
 
     argv = ["landscape", "--dataset", "iris", "--hidden", "2", "--l2", "0.1", "--starts", "3"]
     argv += ["--json", "--plots", str(tmp_path)]

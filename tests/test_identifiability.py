@@ -6,24 +6,28 @@ the likelihood (zero gradient) and the Hessian is ``J^T W J``, so its null space
 exactly the set of flat directions the checks must explain.
 """
 
+import dataclasses
 import json
-from types import SimpleNamespace
 
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
 import nnmle
+from nnmle.estimation import Estimate
 from nnmle.families import get_family
 from nnmle.identifiability import (
+    IdentifiabilityReport,
     identifiability,
     reduce_network,
-    render_symmetry_report,
     symmetry_report,
 )
 from nnmle.networks import Architecture, Layer, Params, forward, ravel
-from nnmle.objective import Data
 from nnmle.penalties import Penalty
+from nnmle.problem import Problem
+from nnmle.report import render_identifiability, render_symmetry_report
+from nnmle.solvers import Solver
+from nnmle.starts import StartResult
 
 RNG = np.random.default_rng(0)
 X3 = RNG.normal(size=(300, 3))
@@ -35,18 +39,19 @@ def net(W, b, V, c, skip=None):
 
 
 def planted(arch, params, X=X3, l2=0.0):
-    """A result-like object at an exact maximum of a noise-free binomial likelihood."""
+    """An :class:`Estimate` at an exact maximum of a noise-free binomial likelihood."""
     eta = forward(params, jnp.asarray(X), arch)
     mu = 1.0 / (1.0 + np.exp(-np.asarray(eta)))
-    data = Data(jnp.asarray(X), jnp.asarray(mu), jnp.ones(X.shape[0]))
-    return SimpleNamespace(
-        arch=arch,
-        theta=np.asarray(ravel(params, arch)),
-        data=data,
-        family=get_family("binomial"),
-        penalty=Penalty(l2=l2),
-        converged=True,
-    )
+    fam = get_family("binomial")
+    problem = Problem.build(X, mu, np.ones(X.shape[0]), fam, arch, Penalty(l2=l2))
+    theta = np.asarray(ravel(params, arch))
+    value, gnorm = problem.objective(theta), float(np.linalg.norm(problem.gradient(theta)))
+    st = problem.statistics(theta)
+    start = StartResult(0, theta, value, gnorm, 0, "converged")
+    return Estimate(
+        problem, theta, value, gnorm, 0, "converged", "planted", (start,), Solver(),
+        st["loglik"], st["deviance"], st["null_deviance"], st["scale"], np.nan, np.nan,
+    )  # fmt: skip
 
 
 def base(act="tanh", H=3, seed=1):
@@ -65,6 +70,7 @@ def test_minimal_tanh_network_has_full_rank():
     assert rep.group_order == 2**3 * 6
     assert rep.nullity == 0 and rep.rank == arch.n_params and rep.n_negative == 0
     assert "minimal" in str(rep)
+    assert "The fit is minimal" in render_identifiability(rep)
 
 
 def test_zero_outgoing_unit():
@@ -78,6 +84,9 @@ def test_zero_outgoing_unit():
     assert rep.reduced_arch.hidden == (2,)
     assert rep.reduced_loglik == pytest.approx(rep.loglik, rel=1e-12)
     assert "REDUCIBLE" in str(rep) and "3-2-1 tanh" in str(rep)
+    text = render_identifiability(rep)
+    assert "REDUCIBLE" in text and "zero outgoing weights: h3" in text
+    assert render_identifiability(rep.to_dict()) == text
 
 
 def test_constant_unit_is_absorbed_into_the_bias():
@@ -116,6 +125,27 @@ def test_relu_rescaling_directions():
     assert explained(rep) == {"rescaling of relu units": 3}
 
 
+def at_penalized_optimum(est, penalty):
+    """``est`` moved to the optimum of its problem under ``penalty`` (from its weights)."""
+    prob = est.problem.with_penalty(penalty)
+    res = nnmle.starts.run_starts(prob, est.theta[None], Solver(tol=1e-8))[0]
+    assert res.status == "converged", res
+    st = prob.statistics(res.theta)
+    return dataclasses.replace(
+        est, problem=prob, theta=res.theta, grad_norm=res.grad_norm, loglik=st["loglik"]
+    )
+
+
+def test_weight_decay_removes_the_relu_rescaling_from_the_group_and_the_null_space():
+    """Under L2 rescaling is not a symmetry of the objective: the penalty identifies the scale."""
+    W, b, V, c = base()
+    arch = Architecture.build(3, (3,), 1, "relu")
+    est = at_penalized_optimum(planted(arch, net(W, b, V, c)), Penalty(l2=0.1))
+    rep = identifiability(est)
+    assert rep.continuous_dim == 0 and rep.group_order == 6
+    assert rep.nullity == 0 and rep.null_explained == [] and rep.n_negative == 0
+
+
 def test_dead_relu_unit():
     W, b, V, c = base()
     b[2] = -100.0
@@ -130,10 +160,23 @@ def test_identity_layer_only_the_product_is_identified():
     W, b, V, c = base(H=2)
     arch = Architecture.build(3, (2,), 1, "identity")
     rep = identifiability(planted(arch, net(W, b, V, c)))
-    assert rep.continuous_dim == 4
+    assert rep.continuous_dim == 4 + 2  # GL(2) and the two bias shifts
     assert rep.rank == 4  # 3 slopes and an intercept
     assert rep.nullity == arch.n_params - 4 and rep.unexplained == 0
     assert explained(rep)["invertible mixing of identity units"] == 4
+
+
+def test_identity_layer_under_weight_decay_keeps_the_rotations():
+    """Under L2 only O(2) of GL(2) keeps the objective; with free biases, the shifts too."""
+    W, b, V, c = base(H=2)
+    arch = Architecture.build(3, (2,), 1, "identity")
+    rep = identifiability(at_penalized_optimum(planted(arch, net(W, b, V, c)), Penalty(l2=0.5)))
+    assert rep.continuous_dim == 1 + 2  # O(2) and the two bias shifts
+    assert rep.nullity == 3 and rep.unexplained == 0 and rep.n_negative == 0
+    assert explained(rep) == {
+        "rotations of identity units": 1,
+        "bias shifts of identity units into the next bias": 2,
+    }
 
 
 def test_collinear_inputs():
@@ -198,10 +241,47 @@ def test_report_on_a_real_fit_and_the_cli_payload():
         assert t["objective"] == pytest.approx(res.objective, rel=1e-12)
         assert t["max_abs_pred_diff"] < 1e-12
         assert t["max_abs_weight_diff"] > 0
+    canon = np.array([w["value"] for w in d["canonical_weights"]])
+    twin = nnmle.symmetry.act_flat(nnmle.symmetry.random_element(res.problem, 5), res.theta, res)
+    assert res.problem.objective(twin) == pytest.approx(res.objective, rel=1e-12)
+    d_twin = symmetry_report(dataclasses.replace(res.estimate, theta=twin), n_twins=0)
+    np.testing.assert_allclose([w["value"] for w in d_twin["canonical_weights"]], canon)
     text = render_symmetry_report(d)
     assert "Random twins" in text and "group order (finite part): 48" in text
+    assert IdentifiabilityReport(**d["identifiability"]).group_order == 48
 
 
-def test_identifiability_needs_data():
+def test_penalized_biases_leave_logistic_flips_out_of_the_report():
+    """The twins and canonical weights use the problem's group: every move keeps the objective."""
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(80, 2))
+    y = (X[:, 0] - X[:, 1] + 0.5 * rng.normal(size=80) > 0).astype(int)
+    res = nnmle.fit(X, y, hidden=(2,), activation="logistic", l2=0.1, penalize_bias=True)
+    d = symmetry_report(res, n_twins=4)
+    assert d["group_order"] == 2 and d["identifiability"]["group_order"] == 2
+    for t in d["twins"]:
+        assert t["objective"] == pytest.approx(res.objective, rel=1e-12)
+    canon = np.zeros(res.arch.n_total)
+    canon[res.problem.free] = [w["value"] for w in d["canonical_weights"]]
+    assert res.problem.objective(canon) == pytest.approx(res.objective, rel=1e-12)
+
+
+def test_identifiability_needs_a_fit_with_data():
+    with pytest.raises(ValueError, match="Expected a fitted result"):
+        identifiability(object())
+    W, b, V, c = base()
+    est = planted(Architecture.build(3, (3,), 1, "tanh"), net(W, b, V, c))
+    loaded = dataclasses.replace(est, problem=est.problem.replace(data=None))
     with pytest.raises(ValueError, match="no data"):
-        identifiability(SimpleNamespace(arch=None, data=None))
+        identifiability(loaded)
+    with pytest.raises(ValueError, match="no data"):
+        symmetry_report(loaded)
+
+
+def test_information_can_be_skipped():
+    W, b, V, c = base()
+    rep = identifiability(
+        planted(Architecture.build(3, (3,), 1, "tanh"), net(W, b, V, c)), max_params=5
+    )
+    assert rep.rank is None and rep.eigenvalues == [] and "skipped" in rep.notes[0]
+    assert "information rank" not in str(rep)

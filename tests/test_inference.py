@@ -1,9 +1,11 @@
 """Inference: standard errors, z, p, intervals and Wald tests equal statsmodels' GLM for
 networks without hidden layer; the penalized sandwich equals a direct computation;
-non-identified weights are named; symmetry invariance; aligned bootstrap; coverage."""
+non-identified weights are named; symmetry invariance; aligned bootstrap (any executor,
+the proximal solver under L1); coverage."""
 
 import dataclasses
 import json
+import pickle
 import warnings
 
 import jax.numpy as jnp
@@ -14,6 +16,7 @@ from scipy import stats
 
 import nnmle
 from nnmle.inference import (
+    Inference,
     bootstrap,
     bootstrap_replicates,
     effective_df,
@@ -21,10 +24,12 @@ from nnmle.inference import (
     inference_table,
     information_criteria,
     lr_test,
+    predict_interval,
     wald_inputs,
 )
-from nnmle.objective import linear_predictor
-from nnmle.symmetry import act_flat, random_element
+from nnmle.networks import linear_predictor
+from nnmle.starts import LocalExecutor
+from nnmle.symmetry import act_flat, group, random_element
 
 TIGHT = dict(tol=1e-10, max_iter=20000)
 SM_FAMILIES = {
@@ -64,7 +69,7 @@ def _sm(family, X, y, cov="nonrobust"):
 def test_glm_inference_equals_statsmodels(glm, se, cov):
     family, X, y, res = glm
     ref = _sm(family, X, y, cov)
-    inf = infer(res, se=se, attach=False)
+    inf = infer(res, se=se)
     close = dict(rtol=1e-6, atol=1e-10)
     np.testing.assert_allclose(inf.coef, ref.params[ORDER], **close)
     np.testing.assert_allclose(inf.se, ref.bse[ORDER], **close)
@@ -181,8 +186,9 @@ def test_l1_zeros_get_no_standard_error():
     inf = infer(res)
     assert inf.zero.any() and np.all(np.isnan(inf.se[inf.zero]))
     assert np.all(np.isfinite(inf.se[~inf.zero]))
+    assert res.inference is None  # infer computes, it does not attach
     rows = inference_table(res)
-    assert any(r.get("zero") for r in rows) and "zero (L1)" in str(res.summary())
+    assert any(r.get("zero") for r in rows) and "zero (L1)" in str(res.summary(se="hessian"))
 
 
 # --- identification and symmetry ----------------------------------------------------------------
@@ -202,7 +208,8 @@ def test_collinear_inputs_are_named_not_identified(rng):
     assert table[0] == {"name": "x1->y", "value": pytest.approx(res.theta[0]), "identified": False}
     json.dumps(table)
     assert wald_inputs(res)[0]["stat"] is None and wald_inputs(res)[2]["p"] < 1e-3
-    text = str(res.summary())
+    assert any("collinear inputs" in n for n in inf.notes)
+    text = str(res.summary(se="hessian"))
     assert "not identified" in text and "collinear inputs" in text
     pi = res.predict(X[:5], interval="confidence")  # predictions stay identified
     assert np.all(np.isfinite(pi.lower)) and np.all(pi.upper > pi.lower)
@@ -232,14 +239,15 @@ def tanh_fit():
 
 def test_inference_is_the_same_for_every_twin(tanh_fit):
     res = tanh_fit
-    inf = infer(res, se="sandwich", attach=False)
+    inf = infer(res, se="sandwich")
     assert inf.identified.all()
+    G = group(res.problem)
     for seed in range(3):
-        twin = act_flat(random_element(res.arch, seed, continuous=False), res.theta, res.arch)
-        other = infer(dataclasses.replace(res, theta=np.asarray(twin)), se="sandwich")
+        twin = act_flat(random_element(G, seed, continuous=False), res.theta, G)
+        twin_fit = dataclasses.replace(res.estimate, theta=np.asarray(twin))
+        other = infer(twin_fit, se="sandwich")
         np.testing.assert_allclose(other.coef, inf.coef, atol=1e-12)
         np.testing.assert_allclose(other.se, inf.se, rtol=1e-8)
-        twin_fit = dataclasses.replace(res, theta=np.asarray(twin))
         w0, w1 = wald_inputs(res, se="sandwich"), wald_inputs(twin_fit, se="sandwich")
         assert w0[0]["df"] == 2 and w0[0]["p"] < 1e-6
         assert w1[0]["stat"] == pytest.approx(w0[0]["stat"], rel=1e-8)
@@ -248,7 +256,7 @@ def test_inference_is_the_same_for_every_twin(tanh_fit):
 def test_network_prediction_interval_is_the_delta_method(tanh_fit):
     res = tanh_fit
     Xn = np.array([[0.0, 0.0], [1.0, -1.0], [-2.0, 0.5]])
-    inf = infer(res, attach=False)
+    inf = infer(res)
     pi = res.predict(Xn, interval="confidence", level=0.8)
     # finite-difference gradient of the prediction in the active weights
     th = inf.theta.copy()
@@ -263,6 +271,22 @@ def test_network_prediction_interval_is_the_delta_method(tanh_fit):
     q = stats.norm.ppf(0.9)
     np.testing.assert_allclose(pi.upper - pi.mean, q * sd, rtol=1e-6)
     np.testing.assert_allclose(pi.mean, res.predict(Xn), rtol=1e-12)
+
+
+def test_an_inference_is_used_only_for_its_own_fit(tanh_fit):
+    res = tanh_fit
+    Xn = np.array([[0.0, 0.0], [1.0, -1.0]])
+    inf = infer(res.estimate, se="sandwich")
+    assert isinstance(inf, Inference) and np.array_equal(inf.fit_theta, res.theta)
+    pi = predict_interval(res.estimate, Xn, level=0.9, inference=inf)
+    direct = predict_interval(res, Xn, level=0.9, se="sandwich")
+    np.testing.assert_allclose(pi.upper, direct.upper, rtol=1e-12)
+    assert wald_inputs(res, inference=inf) == wald_inputs(res, se="sandwich")
+    moved = dataclasses.replace(res.estimate, theta=res.theta + 0.01)
+    with pytest.raises(ValueError, match="other weights"):
+        wald_inputs(moved, inference=inf)
+    with pytest.raises(ValueError, match="design matrix"):
+        predict_interval(res, np.zeros(2))
 
 
 def test_summary_shows_statsmodels_columns(tanh_fit):
@@ -292,6 +316,7 @@ def test_lr_test_of_hidden_units_warns_non_regular(tanh_fit):
         (lambda r: infer(r, level=1.5), "level must be"),
         (lambda r: r.predict(np.zeros((1, 2)), interval="prediction"), "expected 'confidence'"),
         (lambda r: bootstrap(r, n_boot=1), "n_boot must be"),
+        (lambda r: infer(r, se="sandwich", n_boot=10), "are for se='bootstrap'"),
     ],
 )
 def test_bad_arguments_raise_clear_errors(tanh_fit, call, message):
@@ -330,28 +355,69 @@ def test_aligned_bootstrap_intervals_are_sensible_and_raw_ones_are_not(switching
     assert np.all(np.sign(boot.replicates[:, 0]) == np.sign(ref[0]))
 
 
-def test_bootstrap_replicates_are_independent_units(switching):
-    res, boot = switching
-    calls = []
+class _SplitExecutor:
+    """An executor that runs every key on its own, as a cluster would (and counts calls)."""
 
-    def split_map(fn, keys, shared):  # e.g. a cluster: every key on its own
-        calls.append(len(keys))
+    def __init__(self):
+        self.calls = []
+
+    def map(self, fn, keys, shared=None, on_result=None):
+        self.calls.append(len(keys))
+        pickle.loads(pickle.dumps(shared))  # the shared job is plain, picklable data
         return [fn(shared, [k])[0] for k in keys]
 
-    again = bootstrap(res, n_boot=6, seed=3, start="random", map_units=split_map)
+
+def test_bootstrap_replicates_are_independent_units(switching):
+    res, boot = switching
+    split = _SplitExecutor()
+    again = bootstrap(res, n_boot=6, seed=3, start="random", executor=split)
     np.testing.assert_allclose(again.raw, boot.raw[:6], rtol=0, atol=0)
-    assert calls == [6]
+    assert split.calls == [6] and again.status == boot.status[:6]
     with pytest.raises(ValueError, match="start must be"):
         bootstrap(res, start="warm")
-    shared_fn = bootstrap_replicates  # public: the unit of work a scheduler calls
-    assert callable(shared_fn)
+    assert bootstrap_replicates.__module__.startswith("nnmle.inference")  # importable by workers
+
+
+def test_bootstrap_with_two_worker_threads_equals_the_default_run(switching):
+    res, boot = switching
+    seen = []
+    two = bootstrap(
+        res, n_boot=24, seed=3, start="random", executor=LocalExecutor(workers=2),
+        on_result=lambda key, out: seen.append(key),
+    )  # fmt: skip
+    np.testing.assert_array_equal(two.raw, boot.raw)
+    np.testing.assert_array_equal(two.replicates, boot.replicates)
+    assert two.status == boot.status and sorted(seen) == list(range(24))
+
+
+def test_l1_bootstrap_replicates_run_the_proximal_solver():
+    X, y = _glm_data("gaussian")
+    res = nnmle.fit(X, y, hidden=(), family="gaussian", l1=30.0, **TIGHT)
+    assert res.estimate.solver.name == "proximal" and np.any(res.theta == 0)
+    boot = bootstrap(res, n_boot=8, seed=0, start="reference")
+    assert boot.solver.name == "proximal" and boot.solver.tol == res.tol
+    assert all(s == "converged" for s in boot.status)
+    # exact zeros: the proximal step sets the third weight (true value 0) to 0 in most replicates
+    assert np.mean(boot.raw[:, 2] == 0.0) >= 0.5
+    assert np.all(boot.raw[:, 3] != 0.0)  # the bias is not penalized
+
+
+def test_bootstrap_runs_on_a_dask_executor(switching):
+    pytest.importorskip("distributed")
+    from nnmle.starts import DaskExecutor, dask_client
+
+    res, _ = switching
+    local = bootstrap(res, n_boot=3, seed=5, start="reference")
+    with dask_client(n_workers=1, processes=False) as client:
+        remote = bootstrap(res, n_boot=3, seed=5, start="reference", executor=DaskExecutor(client))
+    np.testing.assert_array_equal(remote.raw, local.raw)
 
 
 def test_bootstrap_standard_errors_agree_with_the_hessian_for_a_glm():
     X, y = _glm_data("poisson")
     res = nnmle.fit(X, y, hidden=(), family="poisson", **TIGHT)
     boot = infer(res, se="bootstrap", n_boot=150, seed=1, start="reference")
-    hess = infer(res, se="hessian", attach=False)
+    hess = infer(res, se="hessian")
     np.testing.assert_allclose(boot.se, hess.se, rtol=0.25)
     assert np.all(boot.ci_low < boot.coef) and np.all(boot.coef < boot.ci_high)
     pi = res.predict(X[:3], interval="confidence", se="bootstrap")

@@ -12,8 +12,8 @@ from nnmle import landscape as L
 from nnmle import symmetry
 from nnmle.families import get_family
 from nnmle.networks import Architecture, init_params
-from nnmle.objective import Data, objective
 from nnmle.penalties import Penalty
+from nnmle.problem import Problem, as_problem, objective
 
 # --- fixtures -----------------------------------------------------------------------------
 
@@ -49,8 +49,9 @@ def small_net():
     X = rng.normal(size=(50, 3))
     y = (X[:, 0] * X[:, 1] + 0.3 * rng.normal(size=50) > 0).astype(float)
     arch = Architecture.build(3, (3,), 1, "tanh", bias=(True, False))
-    data = Data(jnp.asarray(X), jnp.asarray(y[:, None]), jnp.ones(50))
-    prob = L.Problem(data, get_family("bernoulli"), arch, Penalty(l2=0.05))
+    prob = Problem.build(
+        X, y[:, None], np.ones(50), get_family("bernoulli"), arch, Penalty(l2=0.05)
+    )
     theta = np.asarray(init_params(jax.random.PRNGKey(3), arch))
     return prob, theta
 
@@ -66,17 +67,20 @@ def test_hvp_matches_finite_differences_of_the_gradient(small_net):
     full[prob.free] = v
     h = 1e-5
     fd = (prob.gradient(theta + h * full) - prob.gradient(theta - h * full)) / (2 * h)
-    np.testing.assert_allclose(L.hvp(theta, prob)(v), fd, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(prob.hvp(theta)(v), fd, rtol=1e-6, atol=1e-7)
 
 
 def test_hessian_is_restricted_to_free_entries_and_matches_jax_hessian(small_net):
     prob, theta = small_net
-    H = L.hessian(theta, prob)
+    H = prob.hessian(theta)
     assert H.shape == (prob.arch.n_params, prob.arch.n_params) == (15, 15)
-    full = jax.jit(jax.hessian(lambda t: objective(t, *prob._args)))(jnp.asarray(theta))
+    full = jax.jit(jax.hessian(objective))(jnp.asarray(theta), prob)
     free = prob.free
     np.testing.assert_allclose(H, np.asarray(full)[np.ix_(free, free)], rtol=1e-10, atol=1e-10)
-    np.testing.assert_allclose(L.hessian(theta, prob, batch=4), H, rtol=1e-12, atol=1e-12)
+    for method in ("factored", "hvp"):
+        np.testing.assert_allclose(
+            prob.hessian(theta, method=method, batch=4), H, rtol=1e-12, atol=1e-12
+        )
 
 
 def test_glm_hessian_equals_statsmodels_information():
@@ -85,22 +89,20 @@ def test_glm_hessian_equals_statsmodels_information():
     X = rng.normal(size=(120, 3))
     y = (X @ np.array([1.0, -0.5, 0.2]) + rng.logistic(size=120) > 0).astype(float)
     arch = Architecture.build(3, ())
-    prob = L.Problem(
-        Data(jnp.asarray(X), jnp.asarray(y[:, None]), jnp.ones(120)), get_family("bernoulli"), arch
-    )
+    prob = Problem.build(X, y[:, None], np.ones(120), get_family("bernoulli"), arch)
     theta = np.array([0.3, -0.2, 0.1, 0.05])  # W (x1, x2, x3) then the bias
     exog = np.column_stack([X, np.ones(120)])
     H_sm = -sm.GLM(y, exog, family=sm.families.Binomial()).hessian(theta)
-    np.testing.assert_allclose(L.hessian(theta, prob), H_sm, rtol=1e-10)
+    np.testing.assert_allclose(prob.hessian(theta), H_sm, rtol=1e-10)
     mu = 1 / (1 + np.exp(-exog @ theta))
-    np.testing.assert_allclose(L.hessian(theta, prob), exog.T @ ((mu * (1 - mu))[:, None] * exog))
+    np.testing.assert_allclose(prob.hessian(theta), exog.T @ ((mu * (1 - mu))[:, None] * exog))
 
 
 # --- the linear autoencoder: every critical point, its index ------------------------------
 
 
 def test_linear_autoencoder_critical_points_have_the_closed_form_index(autoencoder):
-    X = np.asarray(autoencoder.problem.data.X)
+    X = autoencoder.problem.X
     d, p = 4, 2
     rng = np.random.default_rng(5)
     for subset in itertools.combinations(range(d), p):
@@ -120,7 +122,7 @@ def test_linear_autoencoder_critical_points_have_the_closed_form_index(autoencod
 
 
 def test_lanczos_extremes_agree_with_the_dense_spectrum(autoencoder):
-    X = np.asarray(autoencoder.problem.data.X)
+    X = autoencoder.problem.X
     theta, _ = _ae_point(X, (2, 3), 2, np.random.default_rng(6))
     dense = L.hessian_spectrum(theta, autoencoder.problem)
     lanczos = L.hessian_spectrum(theta, autoencoder.problem, method="lanczos", k=4)
@@ -131,7 +133,7 @@ def test_lanczos_extremes_agree_with_the_dense_spectrum(autoencoder):
 
 
 def test_spectral_density_is_a_density_over_the_spectrum(autoencoder):
-    X = np.asarray(autoencoder.problem.data.X)
+    X = autoencoder.problem.X
     theta, _ = _ae_point(X, (1, 3), 2, np.random.default_rng(7))
     dense = L.hessian_spectrum(theta, autoencoder.problem)
     dens = L.spectral_density(theta, autoencoder.problem, n_probes=4, n_steps=16)
@@ -143,7 +145,7 @@ def test_spectral_density_is_a_density_over_the_spectrum(autoencoder):
 
 
 def test_critical_point_finders_land_on_the_saddle_they_start_near(autoencoder):
-    X = np.asarray(autoencoder.problem.data.X)
+    X = autoencoder.problem.X
     rng = np.random.default_rng(8)
     theta, lam = _ae_point(X, (1, 3), 2, rng)
     start = theta + 1e-3 * rng.normal(size=theta.size) * autoencoder.problem.free
@@ -158,15 +160,28 @@ def test_critical_point_finders_land_on_the_saddle_they_start_near(autoencoder):
 
 
 def test_escape_saddle_reaches_the_global_minimum(autoencoder):
-    X = np.asarray(autoencoder.problem.data.X)
+    X = autoencoder.problem.X
     theta, lam = _ae_point(X, (0, 2), 2, np.random.default_rng(9))
     esc = nnmle.escape_saddle(theta, autoencoder.problem)
+    assert esc.solver == "lbfgs" and esc.status == "converged"
     assert esc.eigenvalue < 0
     assert esc.objective_after_step < esc.objective_saddle
     assert esc.objective == pytest.approx(0.5 * (lam[2] + lam[3]), rel=1e-8)
     top, _ = _ae_point(X, (0, 1), 2, np.random.default_rng(9))
     with pytest.raises(ValueError, match="not a saddle"):
         nnmle.escape_saddle(top, autoencoder.problem)
+
+
+def test_escape_saddle_under_l1_refits_with_the_proximal_solver(autoencoder):
+    """An L1 objective is not smooth: the re-fit is proximal gradient, with exact zeros."""
+    prob = autoencoder.problem.with_penalty(Penalty(l1=20.0))
+    theta = np.zeros(prob.arch.n_total)  # the origin: a critical point of every penalty
+    esc = L.escape_saddle(theta, prob, tol=1e-8)
+    assert esc.solver == "proximal"
+    assert esc.eigenvalue < 0 and esc.objective < esc.objective_after_step < esc.objective_saddle
+    assert esc.objective == pytest.approx(prob.objective(esc.theta), rel=1e-12)
+    zeros = int(np.sum(esc.theta[prob.free] == 0.0))
+    assert 0 < zeros < prob.arch.n_params  # exact zeros (L-BFGS never lands on 0.0)
 
 
 def test_gradient_descent_stalls_at_the_saddles_adam_does_not(autoencoder):
@@ -219,10 +234,10 @@ def test_symmetry_tangents_leave_the_objective_flat(activation, penalty, expecte
     rng = np.random.default_rng(12)
     X = rng.normal(size=(30, 2))
     arch = Architecture.build(2, (3,), 1, activation)
-    data = Data(jnp.asarray(X), jnp.asarray(rng.normal(size=(30, 1))), jnp.ones(30))
-    prob = L.Problem(data, get_family("gaussian"), arch, penalty)
+    Y = rng.normal(size=(30, 1))
+    prob = Problem.build(X, Y, np.ones(30), get_family("gaussian"), arch, penalty)
     theta = rng.normal(size=arch.n_total)
-    T = L.symmetry_tangents(theta, arch, penalty)
+    T = symmetry.symmetry_tangents(theta, symmetry.group(prob))
     assert T.shape == (arch.n_params, expected)
     # the objective is constant along each orbit, so its gradient is orthogonal to the tangents
     g = prob.gradient(theta)
@@ -259,7 +274,7 @@ def test_barrier_of_a_glm_is_not_positive():
 
 def test_twins_have_a_raw_barrier_and_none_after_alignment(small_net):
     prob, theta = small_net
-    twin = symmetry.act_flat(symmetry.random_element(prob.arch, seed=0), theta, prob.arch)
+    twin = symmetry.act_flat(symmetry.random_element(prob, seed=0), theta, prob)
     assert prob.objective(twin) == pytest.approx(prob.objective(theta), rel=1e-12)
     bar = L.loss_barrier(theta, twin, prob, steps=9)
     assert bar.t.size == 9
@@ -278,7 +293,7 @@ def test_nonconvexity_certificate_on_a_fitted_network():
     assert cert.f_twin == pytest.approx(cert.f_theta, rel=1e-12)
     assert cert.holds and cert.gap > 0
     midpoint = (cert.theta + cert.twin) / 2
-    assert L.as_problem(res).objective(midpoint) == pytest.approx(cert.f_midpoint)
+    assert as_problem(res).objective(midpoint) == pytest.approx(cert.f_midpoint)
     assert "not convex" in str(cert)
 
 
@@ -286,23 +301,55 @@ def test_penalized_biases_rule_out_logistic_flips():
     rng = np.random.default_rng(17)
     X = rng.normal(size=(30, 2))
     arch = Architecture.build(2, (3,), 1, "logistic")
-    data = Data(jnp.asarray(X), jnp.asarray((X[:, :1] > 0).astype(float)), jnp.ones(30))
-    prob = L.Problem(data, get_family("bernoulli"), arch, Penalty(l2=0.1, penalize_bias=True))
-    theta = rng.normal(size=arch.n_total)
-    flip = symmetry.GroupElement(
-        (symmetry.LayerElement(np.array([1, 0, 2]), np.array([-1.0, 1.0, 1.0]), np.ones(3)),)
+    y = (X[:, :1] > 0).astype(float)
+    prob = Problem.build(
+        X, y, np.ones(30), get_family("bernoulli"), arch, Penalty(l2=0.1, penalize_bias=True)
     )
-    twin = symmetry.act_flat(flip, theta, arch)
+    theta = rng.normal(size=arch.n_total)
+    ones = np.ones(3)
+    swap = np.array([1, 0, 2])
+    flip = symmetry.GroupElement((symmetry.LayerElement(swap, np.array([-1.0, 1, 1]), ones),))
+    twin = symmetry.act_flat(flip, theta, arch)  # in the group of the network function
     # the likelihood is the same, the penalty is not: the flip moved weight into the output bias
     assert prob.objective(twin) != pytest.approx(prob.objective(theta), rel=1e-6)
-    kept = L.objective_element(flip, arch, prob.penalty)
-    np.testing.assert_array_equal(kept.layers[0].signs, 1.0)
-    np.testing.assert_array_equal(kept.layers[0].perm, [1, 0, 2])
-    aligned, _ = L.align_theta(theta, twin, arch, prob.penalty)
-    assert prob.objective(aligned) == pytest.approx(prob.objective(twin), rel=1e-12)
+    G = symmetry.group(prob)
+    assert not G.layers[0].unit_flips().any()
+    with pytest.raises(ValueError):
+        symmetry.act_flat(flip, theta, G)
+    # alignment with the problem's group only permutes: the aligned twin keeps its objective
+    bar = L.loss_barrier(theta, twin, prob, steps=5)
+    np.testing.assert_array_equal(bar.element.layers[0].signs, 1.0)
+    assert bar.values_aligned[-1] == pytest.approx(prob.objective(twin), rel=1e-12)
+    swapped = symmetry.act_flat(
+        symmetry.GroupElement((symmetry.LayerElement(swap, ones, ones),)), theta, G
+    )
+    bar = L.loss_barrier(theta, swapped, prob, steps=5)
+    assert abs(bar.barrier_aligned) < 1e-9
+    np.testing.assert_allclose(bar.values_aligned, bar.values_aligned[0], rtol=1e-12)
     cert = L.nonconvexity_certificate(theta, prob)
     assert cert.f_twin == pytest.approx(cert.f_theta, rel=1e-12)
     assert cert.element.startswith("swapping")
+
+
+def test_certificate_twins_stay_within_the_classes_of_a_mask():
+    """Units whose frozen weights differ cannot be swapped: the certificate flips instead."""
+    rng = np.random.default_rng(18)
+    X = rng.normal(size=(40, 2))
+    y = (X[:, 0] * X[:, 1] > 0).astype(float)
+    mask = nnmle.Params(
+        (
+            nnmle.Layer(jnp.array([[0.0, np.nan], [np.nan, np.nan]]), jnp.full(2, np.nan)),
+            nnmle.Layer(jnp.full((2, 1), np.nan), jnp.full(1, np.nan)),
+        )
+    )
+    arch = Architecture.build(2, (2,), 1, "tanh", mask=mask)
+    prob = Problem.build(X, y[:, None], np.ones(40), get_family("bernoulli"), arch)
+    assert symmetry.group(prob).layers[0].classes == ((0,), (1,))
+    theta = np.where(arch.free_mask(), rng.normal(size=arch.n_total), arch.fixed_values())
+    cert = L.nonconvexity_certificate(theta, prob)
+    assert cert.element.startswith("flipping") and cert.holds
+    assert cert.f_twin == pytest.approx(cert.f_theta, rel=1e-12)
+    np.testing.assert_array_equal(cert.twin[~arch.free_mask()], theta[~arch.free_mask()])
 
 
 def test_flat_directions_name_the_collinear_columns():
@@ -311,8 +358,7 @@ def test_flat_directions_name_the_collinear_columns():
     Xd = np.column_stack([X, X[:, 0] - 2 * X[:, 1]])
     y = X[:, 0] + rng.normal(size=50)
     arch = Architecture.build(3, (), input_names=("a", "b", "c"))
-    data = Data(jnp.asarray(Xd), jnp.asarray(y[:, None]), jnp.ones(50))
-    prob = L.Problem(data, get_family("gaussian"), arch)
+    prob = Problem.build(Xd, y[:, None], np.ones(50), get_family("gaussian"), arch)
     spec = L.hessian_spectrum(np.zeros(4), prob)
     assert (spec.index, spec.nullity, spec.nullity_symmetry) == (0, 1, 0)
     (flat,) = L.flat_directions(spec, prob)
@@ -330,4 +376,6 @@ def test_bad_inputs_raise_teaching_errors(small_net):
     with pytest.raises(ValueError, match="Unknown method"):
         L.hessian_spectrum(theta, prob, method="qr")
     with pytest.raises(ValueError, match="Expected a fitted result"):
-        L.as_problem(object())
+        L.hessian_spectrum(theta, object())
+    with pytest.raises(ValueError, match="Unknown method"):
+        L.critical_point(theta, prob, method="bfgs")

@@ -9,9 +9,12 @@ import pytest
 
 import nnmle
 from nnmle import symmetry
-from nnmle.fit import StartResult
-from nnmle.landscape import as_problem
-from nnmle.multistart import analyze_starts, render_landscape
+from nnmle.api import FitResult
+from nnmle.multistart import analyze_starts, run_campaign
+from nnmle.problem import Problem
+from nnmle.report import campaign_plots, render_landscape, solutions_table
+from nnmle.solvers import choose_solver
+from nnmle.starts import StartResult, starting_values
 
 
 @pytest.fixture(scope="module")
@@ -95,13 +98,14 @@ def test_twins_merge_and_different_solutions_with_equal_objective_stay_distinct(
     X, y = np.vstack([x, -x]), np.concatenate([x[:, 0] ** 2] * 2)  # mirror-symmetric data
     res = nnmle.fit(X, y, hidden=(1,), family="gaussian", l2=0.01, tol=1e-10)
     theta = res.theta
+    prob = res.problem
     flip = symmetry.GroupElement((symmetry.LayerElement(np.array([0]), -np.ones(1), np.ones(1)),))
-    twin = symmetry.act_flat(flip, theta, res.arch)
+    twin = symmetry.act_flat(flip, theta, prob)  # a flip is in the group of the L2 objective
     mirror = theta.copy()
     mirror[0] = -mirror[0]  # x -> -x: same objective on these data, a different function
-    prob = as_problem(res)
+    assert prob.objective(twin) == pytest.approx(prob.objective(theta), rel=1e-12)
     assert prob.objective(mirror) == pytest.approx(prob.objective(theta), rel=1e-12)
-    assert not symmetry.equivalent(theta, mirror, res.arch)
+    assert not symmetry.equivalent(theta, mirror, prob)
     assert not np.allclose(twin, theta)
     starts = [
         StartResult(
@@ -138,9 +142,8 @@ def test_campaign_accounts_for_every_start(campaign):
 
 def test_starts_are_canonical_and_classes_agree_with_the_hessian(campaign):
     c, _, _ = campaign
-    arch = c.problem.arch
     for r in c.starts:
-        canon, _ = symmetry.canonicalize(r.theta, arch)
+        canon, _ = symmetry.canonicalize(r.theta, c.problem)  # the penalized objective's group
         np.testing.assert_allclose(canon, r.theta, atol=1e-12)
         assert c.problem.objective(r.theta) == pytest.approx(r.objective, rel=1e-9)
     for s in c.solutions:
@@ -162,6 +165,19 @@ def test_same_seed_same_campaign(campaign):
     np.testing.assert_array_equal(again.labels, c.labels)
 
 
+def test_run_campaign_on_a_problem_is_what_multistart_runs(campaign):
+    c, _, (X, y) = campaign
+    problem, _ = Problem.from_data(X, y, hidden=(2,), l2=0.01)
+    thetas0 = starting_values(problem.arch, 6, seed=3)
+    low = run_campaign(problem, thetas0, choose_solver(problem))
+    assert [s.objective for s in low.solutions] == [s.objective for s in c.solutions]
+    np.testing.assert_array_equal(low.labels, c.labels)
+    assert low.result is None and low.estimate.objective == c.estimate.objective
+    assert isinstance(c.result, FitResult) and c.result.estimate is c.estimate
+    assert c.result.objective == min(r.objective for r in c.starts)
+    assert c.best.objective == pytest.approx(c.result.objective, rel=1e-9)
+
+
 def test_report_json_and_text(campaign, tmp_path):
     c, _, _ = campaign
     rep = nnmle.landscape_report(c)
@@ -174,8 +190,8 @@ def test_report_json_and_text(campaign, tmp_path):
     assert rep["certificate"]["holds"]
     text = render_landscape(c)
     assert "distinct solution" in text and "certificate" in text
-    assert c.solutions_table().count("\n") >= 3 + len(c.solutions)
-    paths = c.plots(tmp_path / "plots")
+    assert solutions_table(c).count("\n") >= 3 + len(c.solutions)
+    paths = campaign_plots(c, tmp_path / "plots")
     names = {os.path.basename(p) for p in paths}
     assert {"objectives.png", "spectra.png"} <= names
     for p in paths:

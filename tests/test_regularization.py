@@ -1,9 +1,8 @@
 """Regularization: the proximal L1/elastic-net solver against scikit-learn and the KKT
-conditions, penalties under the symmetry group, diverging weights, the penalty path
-(warm starts, CV, edf, evidence) against closed forms."""
+conditions, penalties under the symmetry group, the penalty path (warm starts, CV, edf,
+evidence) against closed forms. (Diverging weights: tests/test_api.py and test_starts.py.)"""
 
 import json
-import warnings
 
 import jax
 import jax.numpy as jnp
@@ -13,24 +12,25 @@ from sklearn.linear_model import ElasticNet, Lasso
 
 import nnmle
 from nnmle.families import get_family
-from nnmle.networks import Architecture, init_params
-from nnmle.objective import Data, negloglik, objective
+from nnmle.networks import Architecture, init_params, unravel
 from nnmle.penalties import Penalty, penalized_mask, penalty_value
-from nnmle.proximal import min_norm_subgradient, solve
+from nnmle.problem import Problem, negloglik, objective
 from nnmle.regularization import (
+    fit_path,
     log_evidence,
-    path,
     path_report,
     penalty_symmetry_table,
-    plot_path,
     relu_balance,
-    render_path,
-    render_penalty_symmetry,
 )
+from nnmle.report import plot_path, render_path, render_penalty_symmetry
+from nnmle.solvers import choose_solver, solve, status_code
+from nnmle.solvers.proximal import min_norm_subgradient
+from nnmle.starts import starting_values
 from nnmle.symmetry import act_flat, group, random_element
 
 TIGHT = dict(tol=1e-10, max_iter=50000)
 SEPARATED = (np.array([[-2.0], [-1.0], [1.0], [2.0]]), np.array([0.0, 0.0, 1.0, 1.0]))
+path = nnmle.path
 
 
 def _glm_data(family, seed=0):
@@ -55,7 +55,7 @@ def _kkt(res):
     pm = jnp.asarray(penalized_mask(res.arch, res.penalty), dtype=float)
 
     def smooth(t):
-        return negloglik(t, res.data, res.family, res.arch) + res.penalty.l2 * jnp.sum(pm * t**2)
+        return negloglik(t, res.problem) + res.penalty.l2 * jnp.sum(pm * t**2)
 
     g = jax.grad(smooth)(th) * jnp.asarray(res.arch.free_mask(), dtype=float)
     return np.asarray(min_norm_subgradient(th, g, res.penalty.l1, pm))
@@ -86,9 +86,7 @@ def test_elastic_net_equals_sklearn(sparse_gaussian):
     ref = ElasticNet(alpha=alpha, l1_ratio=(l1 / n) / alpha, tol=1e-14, max_iter=100000).fit(X, y)
     np.testing.assert_allclose(res.theta[:-1], ref.coef_, atol=1e-6)
     assert res.theta[-1] == pytest.approx(ref.intercept_, abs=1e-6)
-    assert res.objective == pytest.approx(
-        float(objective(jnp.asarray(res.theta), res.data, res.family, res.arch, res.penalty))
-    )
+    assert res.objective == pytest.approx(float(objective(jnp.asarray(res.theta), res.problem)))
 
 
 def test_l1_logistic_and_network_satisfy_kkt_with_exact_zeros():
@@ -110,17 +108,18 @@ def test_solver_from_a_frozen_mask_keeps_frozen_entries():
     arch0 = Architecture.build(3, hidden=())
     mask = np.full(arch0.n_total, np.nan)
     mask[1] = 0.25
-    from nnmle.networks import unravel
-
     res = nnmle.fit(X, y, hidden=(), family="gaussian", l1=1.0, mask=unravel(mask, arch0))
     assert res.theta[1] == 0.25 and res.status == "converged"
 
 
 def test_solve_reports_non_finite_start():
     arch = Architecture.build(1, hidden=())
-    data = Data(jnp.array([[0.0], [1.0]]), jnp.array([[1.0], [2.0]]), jnp.ones(2))
-    sol = solve(jnp.array([800.0, 0.0]), data, get_family("poisson"), arch, Penalty(l1=1.0))
-    assert int(sol.status) == 2
+    X, Y = np.array([[0.0], [1.0]]), np.array([[1.0], [2.0]])
+    problem = Problem.build(X, Y, np.ones(2), get_family("poisson"), arch, Penalty(l1=1.0))
+    solver = choose_solver(problem)
+    assert solver.name == "proximal"
+    sol = solve(solver, jnp.array([800.0, 0.0]), problem)
+    assert int(sol.status) == status_code("non_finite")
 
 
 # --- penalties and the symmetry group -----------------------------------------------------------
@@ -158,41 +157,6 @@ def test_penalized_relu_optimum_is_balanced(l2, l1):
     for unit in relu_balance(res):
         if unit["outgoing"] > 1e-6:
             assert unit["incoming"] == pytest.approx(unit["outgoing"], rel=1e-4), unit
-
-
-# --- diverging weights ----------------------------------------------------------------------------
-
-
-@pytest.mark.filterwarnings("ignore:The network has 7 parameters")
-@pytest.mark.parametrize("hidden", [(), (2,)])
-def test_separated_data_mle_does_not_exist(hidden):
-    X, y = SEPARATED
-    with pytest.warns(UserWarning, match="fitted probabilities numerically 0 or 1") as rec:
-        res = nnmle.fit(X, y, hidden=hidden, family="bernoulli")
-    assert any("l2=" in str(w.message) for w in rec)  # suggests a penalty
-    assert res.status == "mle_not_exist" and not res.converged
-    assert "does not exist" in res.message
-    norms = res.divergence.norms
-    assert norms[-1] > norms[0] + 1 and res.divergence.diverged
-    assert res.divergence.objectives[-1] < res.divergence.objectives[0]
-    json.dumps(res.divergence.to_dict())
-
-
-def test_separated_data_with_a_penalty_converges_without_warning():
-    X, y = SEPARATED
-    with warnings.catch_warnings():
-        warnings.filterwarnings("error", message="nnmle: fitted probabilities")
-        pen = nnmle.fit(X, y, hidden=(), family="bernoulli", l2=0.1)
-    assert pen.status == "converged" and pen.divergence is None
-
-
-def test_overlapping_data_mle_exists():
-    X, y = _glm_data("bernoulli")
-    with warnings.catch_warnings():
-        warnings.filterwarnings("error", message="nnmle: fitted probabilities")
-        res = nnmle.fit(X, y, hidden=(), family="bernoulli")
-    assert res.status == "converged" and not res.divergence.diverged
-    assert res.divergence.norms[-1] == pytest.approx(res.divergence.norms[0], abs=1e-4)
 
 
 # --- the path -------------------------------------------------------------------------------------
@@ -246,26 +210,27 @@ def test_gaussian_evidence_is_the_exact_marginal_likelihood(ridge_path):
 
 @pytest.fixture(scope="module")
 def network_path():
+    """The path's lower level: ``fit_path`` on a Problem (its ``fit`` is an Estimate)."""
     rng = np.random.default_rng(5)
     X = rng.normal(size=(80, 2))
     y = (np.tanh(2 * X[:, 0]) - X[:, 1] + 0.5 * rng.normal(size=80) > 0).astype(float)
-    return path(
-        X, y, hidden=(2,), l2=[3.0, 0.3, 0.03], cv=3, n_restarts=2, select="evidence", tol=1e-9
-    )
+    problem, _ = Problem.from_data(X, y, hidden=(2,))
+    thetas0 = starting_values(problem.arch, 2, seed=0)
+    return fit_path(problem, "l2", [3.0, 0.3, 0.03], thetas0, cv=3, select="evidence", tol=1e-9)
 
 
 def test_evidence_formula_for_a_network_includes_the_group_order(network_path):
     p = network_path
     res = p.fit
-    fam, arch = res.family, res.arch
+    arch, problem = res.arch, res.problem
     free, pm = arch.free_mask(), penalized_mask(arch, res.penalty)
     k, kp = int(free.sum()), int(pm.sum())
-    hess = jax.jit(jax.hessian(negloglik), static_argnums=(2, 3))
-    nll = jax.jit(negloglik, static_argnums=(2, 3))
+    hess = jax.jit(jax.hessian(negloglik))
+    nll = jax.jit(negloglik)
     for pt in p.points:
         th = jnp.asarray(pt.theta)
-        H = np.asarray(hess(th, res.data, fam, arch)) + 2 * pt.l2 * np.diag(pm.astype(float))
-        F = float(nll(th, res.data, fam, arch)) + pt.l2 * float(np.sum(pt.theta[pm] ** 2))
+        H = np.asarray(hess(th, problem)) + 2 * pt.l2 * np.diag(pm.astype(float))
+        F = float(nll(th, problem)) + pt.l2 * float(np.sum(pt.theta[pm] ** 2))
         expected = (
             -F
             + 0.5 * k * np.log(2 * np.pi)
@@ -274,8 +239,11 @@ def test_evidence_formula_for_a_network_includes_the_group_order(network_path):
             + np.log(8)  # 2^2 * 2! twins of every mode
         )
         assert pt.log_evidence == pytest.approx(expected, rel=1e-8)
-    assert p.group_order == group(arch).order == 8
-    assert np.isnan(log_evidence(res.theta, res.data, fam, arch, Penalty(l1=1.0)))
+    assert p.group_order == group(problem).order == group(arch).order == 8
+    assert np.isnan(log_evidence(res.theta, problem.with_penalty(Penalty(l1=1.0))))
+    assert np.isnan(log_evidence(res.theta, problem.with_penalty(Penalty())))
+    at = problem.with_penalty(Penalty(l2=p.points[0].l2))
+    assert log_evidence(p.points[0].theta, at) == pytest.approx(p.points[0].log_evidence, rel=1e-12)
 
 
 def test_path_warm_starts_match_separate_fits_and_cv_selects():

@@ -9,7 +9,6 @@ the story's. A screenshot is kept in ``artifacts/report.png``.
 """
 
 import html
-import importlib
 import json
 import os
 import re
@@ -20,7 +19,6 @@ import time
 from html.parser import HTMLParser
 from pathlib import Path
 
-import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 import pytest
@@ -28,18 +26,17 @@ import statsmodels.api as sm
 from sklearn.datasets import load_breast_cancer
 
 import nnmle
-from nnmle.landscape import Problem
-from nnmle.objective import Data
 from nnmle.penalties import Penalty
-from nnmle.report_html import (
+from nnmle.problem import Problem
+from nnmle.report import (
+    canonical_table,
     figures,
     progress_bar,
     render_story_html,
     render_story_text,
     write_report,
 )
-from nnmle.store import Store
-from nnmle.story import (
+from nnmle.report.story import (
     DEFAULT_INPUTS,
     Story,
     compute_story,
@@ -47,6 +44,7 @@ from nnmle.story import (
     key_numbers,
     story_from_store,
 )
+from nnmle.starts import DaskExecutor, LocalExecutor, Store, run_starts, starting_values
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "artifacts"
@@ -126,9 +124,9 @@ def _network_problem(built):
     story = built["story"]
     X, y = _subset(built)
     arch = nnmle.Architecture.build(3, hidden=tuple(story.settings["hidden"]))
-    data = Data(jnp.asarray(X), jnp.asarray(y, dtype=float)[:, None], jnp.ones(len(y)))
     fam = nnmle.get_family("bernoulli")
-    return Problem(data, fam, arch, Penalty(l2=story.network.l2))
+    Y = np.asarray(y, dtype=float)[:, None]
+    return Problem.build(X, Y, np.ones(len(y)), fam, arch, Penalty(l2=story.network.l2))
 
 
 def test_twins_have_equal_loglik_and_objective_with_other_weights(built):
@@ -344,17 +342,14 @@ def test_report_renders_in_a_real_browser(report, built, tmp_path):
 
 
 def _forbid_fitting(monkeypatch):
+    """Every start runs through an executor (nnmle.starts.run_starts): make them all fail."""
+
     def no_fit(*args, **kwargs):
         raise AssertionError("story_from_store must not fit")
 
-    for module, names in (
-        ("nnmle.fit", ("run_starts", "fit_prepared", "_pool_advance")),
-        ("nnmle.multistart", ("fit_prepared",)),
-        ("nnmle.regularization", ("run_starts", "fit_prepared", "_pool_advance")),
-        ("nnmle.store._campaign", ("run_starts",)),
-    ):
-        for name in names:
-            monkeypatch.setattr(importlib.import_module(module), name, no_fit)
+    for executor in (LocalExecutor, DaskExecutor):
+        for name in ("run", "map"):
+            monkeypatch.setattr(executor, name, no_fit)
 
 
 def test_story_read_back_from_its_store_without_refitting(built, monkeypatch):
@@ -365,6 +360,25 @@ def test_story_read_back_from_its_store_without_refitting(built, monkeypatch):
         k: v for k, v in mine.items() if k != "notes"
     }
     assert "campaign store" in story.notes[-1]
+
+
+def test_stored_campaign_is_the_job_that_a_rerun_resumes(built, monkeypatch):
+    """The campaign's starts are stored as the job nnmle.multistart(..., store=) would write:
+    running the same starts against the store reads them all back, fitting nothing."""
+    story = built["story"]
+    problem, _ = Problem.from_data(
+        built["X"][list(DEFAULT_INPUTS["breast_cancer"])], built["y"],
+        hidden=tuple(story.settings["hidden"]), l2=story.network.l2,
+    )  # fmt: skip
+    thetas0 = starting_values(problem.arch, SMALL["n_starts"], SMALL["seed"])
+    _forbid_fitting(monkeypatch)
+    starts = run_starts(
+        problem, thetas0, store=built["store"],
+        config={"seed": SMALL["seed"], "init": "uniform", "rang": 0.7},
+    )  # fmt: skip
+    np.testing.assert_allclose(
+        [r.objective for r in starts], story.network.start_objectives, rtol=1e-12
+    )
 
 
 def test_store_with_starts_only_gives_a_reduced_story(built, tmp_path, monkeypatch):
@@ -443,8 +457,8 @@ def test_demo_with_default_settings_runs_in_under_a_minute(tmp_path):
     """End to end (imports, computation, report), as `nnmle demo --report DIR` does it."""
     script = (
         "import sklearn.datasets\n"
-        "from nnmle.story import compute_story, DEFAULT_INPUTS\n"
-        "from nnmle.report_html import write_report, render_story_text\n"
+        "from nnmle.report.story import compute_story, DEFAULT_INPUTS\n"
+        "from nnmle.report import write_report, render_story_text\n"
         "b = sklearn.datasets.load_breast_cancer(as_frame=True)\n"
         "X = b.data.rename(columns=lambda c: c.replace(' ', '_'))\n"
         "X = (X - X.mean()) / X.std(ddof=0)\n"
@@ -460,3 +474,30 @@ def test_demo_with_default_settings_runs_in_under_a_minute(tmp_path):
     assert run.returncode == 0, run.stderr[-3000:]
     assert (tmp_path / "report.html").exists() and "Key numbers" not in run.stdout
     assert seconds < 60, f"the demo took {seconds:.1f} s"
+
+
+# --- the fit summary --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("activation", "penalty"),
+    [
+        ("logistic", {"l2": 0.05, "penalize_bias": True}),  # flips would move the penalized bias
+        ("relu", {"l2": 0.05}),  # rescaling would change the L2 norm
+        ("tanh", {"l1": 0.5}),
+        ("softplus", {}),
+    ],
+)
+def test_summary_weights_have_the_fits_objective(activation, penalty):
+    X, y = load_breast_cancer(return_X_y=True)
+    X = (X[:, :4] - X[:, :4].mean(0)) / X[:, :4].std(0)
+    res = nnmle.fit(X, y, hidden=(3,), activation=activation, n_restarts=2, **penalty)
+    table = canonical_table(res.estimate)
+    theta = res.theta.copy()
+    theta[res.problem.free] = [w["value"] for w in table]
+    assert res.problem.objective(theta) == pytest.approx(res.objective, rel=1e-10)
+    np.testing.assert_allclose(
+        res.problem.linear_predictor(theta), res.problem.linear_predictor(res.theta), atol=1e-9
+    )
+    rows = res.summary().rows
+    assert [r[1] for r in rows] == [w["value"] for w in table]

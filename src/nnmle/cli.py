@@ -149,7 +149,7 @@ def store_path(args) -> str | None:
     out_dir = getattr(args, "plots", None) or getattr(args, "report", None)
     if not out_dir:
         return None
-    from nnmle.store import default_store_path
+    from nnmle.starts import default_store_path
 
     os.makedirs(out_dir, exist_ok=True)
     return str(default_store_path(out_dir))
@@ -157,18 +157,19 @@ def store_path(args) -> str | None:
 
 @contextmanager
 def execution(args):
-    """Keyword arguments for where starts run and are kept (``store=``, ``runner=``)."""
+    """Keyword arguments for where starts run and are kept (``store=``, ``executor=``)."""
     extra: dict[str, Any] = {}
     store = store_path(args)
     if store:
         extra["store"] = store
-    if getattr(args, "workers", None) or getattr(args, "scheduler", None):
-        if args.workers is not None and args.workers < 1:
-            raise ValueError(f"--workers must be a positive integer; got {args.workers}.")
-        from nnmle.distributed import dask_client, dask_runner
+    workers = getattr(args, "workers", None)
+    if workers is not None and workers < 1:
+        raise ValueError(f"--workers must be a positive integer; got {workers}.")
+    if workers is not None or getattr(args, "scheduler", None):
+        from nnmle.starts import DaskExecutor, dask_client
 
         with dask_client(scheduler=args.scheduler, n_workers=args.workers) as client:
-            yield {**extra, "runner": dask_runner(client)}
+            yield {**extra, "executor": DaskExecutor(client)}
         return
     yield extra
 
@@ -232,9 +233,7 @@ def cmd_fit(args) -> int:
     if args.json:
         out = res.to_dict()
         if args.se:
-            from nnmle.inference import inference_table
-
-            out["weights"] = inference_table(res, se=args.se, level=args.level)
+            out["weights"] = res.infer(se=args.se, level=args.level).table()
             out["se_type"] = args.se
         print(json.dumps(out))
     else:
@@ -256,7 +255,8 @@ def _grid(text: str | None) -> list[float] | None:
 def cmd_path(args) -> int:
     """``nnmle path``: a regularization path with CV and the evidence; writes the plot."""
     import nnmle
-    from nnmle.regularization import path_report, plot_path, render_path
+    from nnmle.regularization import path_report
+    from nnmle.report import plot_path, render_path
 
     l2_grid, l1_grid = _grid(args.l2_grid), _grid(args.l1_grid)
     if (l2_grid is None) == (l1_grid is None):
@@ -283,7 +283,8 @@ def cmd_path(args) -> int:
 
 def cmd_symmetry(args) -> int:
     """``nnmle symmetry``: group order, canonical weights, twins, identifiability report."""
-    from nnmle.identifiability import render_symmetry_report, symmetry_report
+    from nnmle.identifiability import symmetry_report
+    from nnmle.report import render_symmetry_report
 
     res, _ = _with_progress(args, "fitting starts", lambda cb: fit_from_args(args, cb))
     report = symmetry_report(res, n_twins=args.twins, seed=args.seed)
@@ -294,7 +295,8 @@ def cmd_symmetry(args) -> int:
 def cmd_landscape(args) -> int:
     """``nnmle landscape``: a multi-start campaign deduplicated modulo symmetry."""
     import nnmle
-    from nnmle.multistart import landscape_report, render_landscape
+    from nnmle.multistart import landscape_report
+    from nnmle.report import campaign_plots, render_landscape
 
     d = load_data(args)
     kwargs = dict(
@@ -311,7 +313,7 @@ def cmd_landscape(args) -> int:
             return nnmle.multistart(d.X, d.y, data=d.data, **kwargs, **extra)
 
     campaign = _with_progress(args, "starts", run)
-    plots = campaign.plots(args.plots) if args.plots else []
+    plots = campaign_plots(campaign, args.plots) if args.plots else []
     if args.json:
         print(json.dumps({**landscape_report(campaign), "plots": [str(p) for p in plots]}))
     else:
@@ -326,8 +328,7 @@ def cmd_demo(args) -> int:
     weight decay, inference), in the terminal and optionally as an HTML report."""
     import time
 
-    from nnmle.report_html import progress_bar
-    from nnmle.story import DEFAULT_INPUTS, compute_story
+    from nnmle.report import DEFAULT_INPUTS, compute_story, progress_bar
 
     t0 = time.perf_counter()
     d = load_data(args)
@@ -355,7 +356,7 @@ def cmd_demo(args) -> int:
 
 def _show_story(story, args) -> None:
     """Write the report files asked for, then print the story (or its JSON object)."""
-    from nnmle.report_html import render_story_text, write_report
+    from nnmle.report import render_story_text, write_report
 
     paths = write_report(story, args.report) if args.report else {}
     if args.json:
@@ -368,7 +369,7 @@ def _show_story(story, args) -> None:
 
 def cmd_report(args) -> int:
     """``nnmle report STORE``: render the report from a campaign store, without refitting."""
-    from nnmle.story import story_from_store
+    from nnmle.report import story_from_store
 
     _show_story(story_from_store(args.store_file), args)
     return 0

@@ -8,13 +8,53 @@ expected, what was received and the fix, never deep inside JAX.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from .families import Family
 
-__all__ = ["Prepared", "prepare", "check_X"]
+__all__ = ["Data", "Design", "Prepared", "check_X", "check_weights", "formula_X", "prepare"]
+
+
+class Data(NamedTuple):
+    """Validated arrays: inputs ``X (n, p)``, targets ``Y (n, q)``, case weights ``w (n,)``.
+
+    JAX arrays in a :class:`~nnmle.problem.Problem`; NumPy arrays where a user reads them.
+    """
+
+    X: Any
+    Y: Any
+    w: Any
+
+
+@dataclass(frozen=True)
+class Design:
+    """How raw data became the design: input names, class labels, the formula and its spec.
+
+    A fitted model keeps it to treat new data the same way (``predict`` on a data
+    frame re-evaluates the formula's right-hand side with ``model_spec``).
+    """
+
+    input_names: tuple[str, ...]
+    classes: tuple = ()
+    formula: str | None = None
+    model_spec: Any = field(default=None, repr=False, compare=False)
+
+    def matrix(self, X, n_inputs: int) -> np.ndarray:
+        """The design matrix of new inputs ``X`` (array, or a data frame for a formula)."""
+        if self.model_spec is not None and hasattr(X, "columns"):
+            return formula_X(self.model_spec, X)
+        if self.formula is not None and hasattr(X, "columns"):  # loaded from a model file
+            missing = [c for c in self.input_names if c not in X.columns]
+            if missing:
+                raise ValueError(
+                    f"This model was loaded from a file; its formula {self.formula!r} is not "
+                    f"re-evaluated, so X needs its design columns {list(self.input_names)}; "
+                    f"missing: {missing}. Fix: pass the design matrix (same column order)."
+                )
+            X = X[list(self.input_names)]
+        return check_X(X, n_inputs)
 
 
 @dataclass
@@ -28,6 +68,11 @@ class Prepared:
     classes: tuple = ()
     formula: str | None = None
     model_spec: Any = field(default=None, repr=False)
+
+    @property
+    def design(self) -> Design:
+        """The :class:`Design` part (everything but the arrays)."""
+        return Design(self.input_names, self.classes, self.formula, self.model_spec)
 
 
 def _column_names(X) -> tuple[str, ...] | None:

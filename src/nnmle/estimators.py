@@ -2,7 +2,7 @@
 
 The scikit-learn layer only: input validation (``validate_data``), label
 encoding, fitted attributes and tags. Every number comes from
-:func:`nnmle.fit` and the :class:`~nnmle.fit.FitResult` it returns, kept as
+:func:`nnmle.fit` and the :class:`~nnmle.api.FitResult` it returns, kept as
 ``result_``; the objective is nnmle's (a *sum* of case-weighted negative
 log-likelihoods plus the penalty, not a mean).
 """
@@ -17,7 +17,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from .fit import fit
+from .api import fit
 
 __all__ = ["MLEClassifier", "MLERegressor"]
 
@@ -64,7 +64,7 @@ _PARAMETERS_DOC = """
 _ATTRIBUTES_DOC = """
     result_ : FitResult
         The full fit: log-likelihood, deviance, AIC/BIC, every start,
-        :meth:`~nnmle.fit.FitResult.summary`.
+        :meth:`~nnmle.api.FitResult.summary`.
     n_features_in_ : int
         Number of input columns seen in ``fit``.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -175,12 +175,12 @@ class _MLEBase(BaseEstimator):
         return validate_data(self, X, reset=False, dtype=np.float64)
 
     def summary(self, **options):
-        """Statsmodels-like summary of the fit (see :meth:`nnmle.fit.FitResult.summary`).
+        """Statsmodels-like summary of the fit (see :meth:`nnmle.api.FitResult.summary`).
 
         Parameters
         ----------
         **options
-            Passed to :meth:`~nnmle.fit.FitResult.summary` (e.g. ``se="hessian"``).
+            Passed to :meth:`~nnmle.api.FitResult.summary` (e.g. ``se="hessian"``).
 
         Returns
         -------
@@ -455,7 +455,7 @@ class MLEClassifier(ClassifierMixin, _MLEBase):
         Parameters
         ----------
         **options
-            Passed to :meth:`~nnmle.fit.FitResult.summary` (e.g. ``se="hessian"``).
+            Passed to :meth:`~nnmle.api.FitResult.summary` (e.g. ``se="hessian"``).
 
         Returns
         -------

@@ -17,6 +17,7 @@ a layer whose bias is frozen at zero.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -31,8 +32,10 @@ __all__ = [
     "Layer",
     "Params",
     "activation_fn",
+    "effective",
     "forward",
     "init_params",
+    "linear_predictor",
     "ravel",
     "unravel",
 ]
@@ -201,6 +204,16 @@ class Architecture:
             )
         return arch
 
+    def __hash__(self) -> int:
+        return self._hash
+
+    @functools.cached_property
+    def _hash(self) -> int:  # a jit cache key: hashed on every compiled call, so cached
+        return hash(
+            (self.n_inputs, self.hidden, self.n_outputs, self.activation, self.skip, self.bias,
+             self.mask, self.mask_values)
+        )  # fmt: skip
+
     @property
     def sizes(self) -> tuple[int, ...]:
         """Layer widths from input to output, e.g. ``(30, 10, 1)``."""
@@ -340,6 +353,31 @@ def forward(params: Params, X: jax.Array, arch: Architecture) -> jax.Array:
     if arch.skip and params.skip is not None:
         h = h + X @ params.skip
     return h
+
+
+def effective(theta: jax.Array, arch: Architecture) -> jax.Array:
+    """``theta`` with frozen entries (mask, absent biases) replaced by their fixed values.
+
+    The gradient of anything computed from ``effective(theta)`` is exactly zero on
+    the frozen entries, so an optimizer never moves them.
+    """
+    if arch.mask is None and all(arch.bias):
+        return theta
+    free = jnp.asarray(arch.free_mask())
+    return jnp.where(free, theta, jnp.asarray(arch.fixed_values(), dtype=theta.dtype))
+
+
+def linear_predictor(theta: jax.Array, X: jax.Array, arch: Architecture) -> jax.Array:
+    """``eta`` of shape ``(n, n_outputs)`` from flat weights (frozen entries at their values).
+
+    Examples
+    --------
+    >>> import jax.numpy as jnp
+    >>> arch = Architecture.build(1, hidden=())
+    >>> linear_predictor(jnp.array([2.0, 1.0]), jnp.array([[1.0], [3.0]]), arch).tolist()
+    [[3.0], [7.0]]
+    """
+    return forward(unravel(effective(theta, arch), arch), X, arch)
 
 
 def init_params(key: jax.Array, arch: Architecture, method: str = "uniform", rang: float = 0.7):

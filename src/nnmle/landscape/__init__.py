@@ -1,11 +1,14 @@
 """The loss landscape: exact Hessians, stationary-point classes, saddles, barriers.
 
 Everything here is a pure function of a flat weight vector ``theta`` and a
-:class:`Problem` (data, family, architecture, penalty): the penalized
-objective ``f(theta) = sum_i w_i nll_i + penalty`` of :mod:`nnmle.objective`.
-Derivatives are exact (JAX autodiff, float64) and restricted to the *free*
-entries (``arch.free_mask()``): frozen weights have zero gradient and are not
-coordinates of the problem.
+:class:`~nnmle.problem.Problem` (data, family, architecture, penalty; or
+anything with a ``.problem``, such as a fit): the penalized objective
+``f(theta) = sum_i w_i nll_i + penalty``. Derivatives are exact (JAX
+autodiff, float64; :meth:`Problem.hessian <nnmle.problem.Problem.hessian>`
+and :meth:`Problem.hvp <nnmle.problem.Problem.hvp>`) and restricted to the
+*free* entries (``arch.free_mask()``): frozen weights have zero gradient and
+are not coordinates of the problem. Symmetries are those of the problem's
+group (:func:`nnmle.symmetry.group`), which keep the penalized objective.
 
 Spectra and thresholds
 ----------------------
@@ -19,15 +22,12 @@ zero when ``|lambda| <= rtol * max|lambda|`` (``rtol = 1e-6`` by default):
 - the **index** is the number of eigenvalues below ``-rtol * max|lambda|``;
 - the **nullity** the number within ``± rtol * max|lambda|``; of those,
   ``nullity_symmetry`` lie along a *continuous* symmetry of the objective
-  (relu unit scaling ``(w_in, b, w_out) -> (c w_in, c b, w_out / c)``; the
-  ``GL(p)`` of identity units, ``O(p)`` under an L2 penalty), which are flat
-  at every critical point and do not make a minimum less strict.
+  (:func:`nnmle.symmetry.symmetry_tangents`: relu unit scaling
+  ``(w_in, b, w_out) -> (c w_in, c b, w_out / c)``; the ``GL(p)`` of identity
+  units, ``O(p)`` under an L2 penalty), which are flat at every critical
+  point and do not make a minimum less strict.
 
-The dense Hessian is computed by :func:`hessian`, exactly, either column by
-column from Hessian-vector products or (when cheaper, e.g. one hidden layer)
-from per-observation Hessians in the first layer's pre-activations
-("factored"); small ``eigh`` calls run on one BLAS thread
-(:data:`SINGLE_THREAD_EIGH`).
+Small ``eigh`` calls run on one BLAS thread (:data:`SINGLE_THREAD_EIGH`).
 
 Stationary-point classes (:func:`classify`): ``diverged`` (non-finite, or
 weights beyond ``diverge_at``), ``not_converged`` (gradient norm above
@@ -37,15 +37,7 @@ second-order test cannot certify a minimum), ``strict_min`` (index 0, every
 other eigenvalue positive: a strict minimum modulo symmetry).
 """
 
-from ._barriers import (
-    Barrier,
-    NonConvexityCertificate,
-    align_theta,
-    loss_barrier,
-    nonconvexity_certificate,
-    objective_element,
-)
-from ._problem import Problem, as_problem, hessian, hvp, symmetry_tangents
+from ._barriers import Barrier, NonConvexityCertificate, loss_barrier, nonconvexity_certificate
 from ._saddles import (
     CriticalPoint,
     Escape,
@@ -76,25 +68,18 @@ __all__ = [
     "FlatDirection",
     "LinearAutoencoder",
     "NonConvexityCertificate",
-    "Problem",
     "SaddleStudy",
     "SpectralDensity",
     "Spectrum",
-    "align_theta",
-    "as_problem",
     "classify",
     "critical_point",
     "escape_saddle",
     "flat_directions",
-    "hessian",
     "hessian_spectrum",
-    "hvp",
     "linear_autoencoder",
     "loss_barrier",
     "nonconvexity_certificate",
-    "objective_element",
     "positive_definite",
     "saddle_study",
     "spectral_density",
-    "symmetry_tangents",
 ]

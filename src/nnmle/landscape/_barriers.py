@@ -1,5 +1,5 @@
-"""Loss barriers between solutions (raw and aligned modulo symmetry), the group
-elements that keep the penalized objective, and the non-convexity certificate."""
+"""Loss barriers between solutions (raw and aligned modulo the problem's symmetry group)
+and the non-convexity certificate."""
 
 from __future__ import annotations
 
@@ -10,70 +10,18 @@ from typing import Any
 import numpy as np
 
 from .. import symmetry
-from ..networks import Architecture
-from ..penalties import Penalty
-from ._problem import _flat, as_problem
+from ..problem import as_problem, flat_theta
 
 # --- barriers and the non-convexity certificate ------------------------------
 
 
-def _kept_moves(arch: Architecture, penalty: Penalty | None) -> list[tuple[bool, bool, bool]]:
-    """Per hidden layer: (permute, flip, scale) that also keep the *penalized* objective.
-
-    Permutations and odd (tanh, identity) flips keep every penalty; a logistic
-    flip moves weight into the next bias (kept unless biases are penalized);
-    skip flips and relu/identity rescalings change the weights' norms.
-    """
-    penalty = penalty or Penalty()
-    pen = penalty.l2 > 0 or penalty.l1 > 0
-    out = []
-    for s in symmetry.group(arch).layers:
-        flip = s.flip == "odd" or (
-            (s.flip == "logistic" and not (pen and penalty.penalize_bias))
-            or (s.flip == "skip" and not pen)
-        )
-        out.append((s.permute, bool(flip), s.scale and not pen))
-    return out
-
-
-def objective_element(g, arch: Architecture, penalty: Penalty | None):
-    """The part of a group element that keeps the penalized objective.
-
-    Drops the sign flips and rescalings the penalty does not tolerate (see
-    :func:`_kept_moves`), keeping the permutation. With no penalty ``g`` is
-    returned as is.
-    """
-    parts = []
-    for e, (_, flip, scale) in zip(g.layers, _kept_moves(arch, penalty), strict=True):
-        signs = e.signs if flip else np.ones_like(e.signs)
-        scales = e.scales if scale else np.ones_like(e.scales)
-        parts.append(symmetry.LayerElement(e.perm, signs, scales))
-    return symmetry.GroupElement(tuple(parts))
-
-
-def align_theta(
-    reference, other, arch: Architecture, penalty: Penalty | None = None
-) -> tuple[np.ndarray, Any]:
-    """``other`` moved by the group element that brings it closest to ``reference``.
-
-    Uses :func:`nnmle.symmetry.align`, then keeps only the moves that leave the
-    penalized objective unchanged (:func:`objective_element`), so the aligned
-    point is a true twin. A network without hidden layer is returned as is.
-    """
-    other = _flat(other, arch)
-    if not arch.hidden:
-        return other, None
-    _, g = symmetry.align(_flat(reference, arch), other, arch)
-    g = objective_element(g, arch, penalty)
-    return symmetry.act_flat(g, other, arch), g
-
-
-@dataclass
+@dataclass(frozen=True)
 class Barrier:
     """The objective along the straight path between two weight vectors.
 
     ``barrier = max_t f((1-t) a + t b) - ((1-t) f(a) + t f(b))``; ``raw`` uses
-    ``b`` as given, ``aligned`` the twin of ``b`` closest to ``a``.
+    ``b`` as given, ``aligned`` the twin of ``b`` closest to ``a`` (``element``
+    is the group element that made it; ``None`` without alignment).
     """
 
     t: np.ndarray
@@ -109,12 +57,14 @@ def loss_barrier(a, b, problem, steps: int = 25, align: bool = True) -> Barrier:
     Parameters
     ----------
     a, b : array-like, Params, or objects with ``.theta`` (starts, solutions)
-    problem : FitResult, Campaign or Problem
+    problem : Problem, or anything with a ``.problem`` (a fit, an Estimate, a Campaign)
     steps : int
         Points on the path, ends included.
     align : bool
-        Also measure the path to ``b``'s twin aligned to ``a``
-        (:func:`nnmle.symmetry.align`).
+        Also measure the path to ``b``'s twin aligned to ``a``:
+        :func:`nnmle.symmetry.align` with the problem's group
+        (:func:`nnmle.symmetry.group`), whose moves all keep the penalized
+        objective, so the aligned twin has ``b``'s objective.
 
     Returns
     -------
@@ -122,11 +72,22 @@ def loss_barrier(a, b, problem, steps: int = 25, align: bool = True) -> Barrier:
         A positive barrier along a straight segment between two points proves
         the objective is not convex there; for a convex objective (a GLM)
         both barriers are <= 0.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from nnmle.families import get_family
+    >>> from nnmle.networks import Architecture
+    >>> from nnmle.problem import Problem
+    >>> X = np.linspace(-2, 2, 9)[:, None]
+    >>> glm = Problem.build(X, X + 1, np.ones(9), get_family("gaussian"), Architecture.build(1, ()))
+    >>> loss_barrier(np.zeros(2), np.array([2.0, 1.0]), glm, steps=5).barrier_raw
+    0.0
     """
     prob = as_problem(problem)
     if steps < 2:
         raise ValueError(f"steps must be at least 2 (the two ends); got {steps}.")
-    ta, tb = _flat(a, prob.arch), _flat(b, prob.arch)
+    ta, tb = flat_theta(a, prob.arch), flat_theta(b, prob.arch)
     t = np.linspace(0.0, 1.0, steps)
 
     def path(end):
@@ -136,12 +97,12 @@ def loss_barrier(a, b, problem, steps: int = 25, align: bool = True) -> Barrier:
     raw, bar_raw = path(tb)
     aligned, bar_al, g = None, None, None
     if align:
-        tb_al, g = align_theta(ta, tb, prob.arch, prob.penalty)
-        aligned, bar_al = path(tb_al)
+        tb_al, g = symmetry.align(ta, tb, symmetry.group(prob))
+        aligned, bar_al = path(np.asarray(tb_al))
     return Barrier(t, raw, bar_raw, aligned, bar_al, float(raw[0]), float(raw[-1]), g)
 
 
-@dataclass
+@dataclass(frozen=True)
 class NonConvexityCertificate:
     """Two twins of one point and their midpoint: ``f(mid) > f(theta) = f(twin)``.
 
@@ -174,44 +135,57 @@ class NonConvexityCertificate:
         )
 
 
-def _twins(th: np.ndarray, arch: Architecture, penalty: Penalty) -> list[tuple[str, np.ndarray]]:
-    """Images of ``th`` under each transposition and each sign flip that keep the objective."""
-    base = list(symmetry.identity(arch).layers)
+def _twins(th: np.ndarray, G: symmetry.Group) -> list[tuple[str, np.ndarray]]:
+    """Images of ``th`` under each transposition (within a class of interchangeable units)
+    and each sign flip of the group ``G``: every one keeps the penalized objective."""
+    base = list(symmetry.identity(G).layers)
     out = []
-    for l, (permute, flip, _) in enumerate(_kept_moves(arch, penalty)):
-        width = arch.hidden[l]
-        layer = f"layer {l + 1} " if len(arch.hidden) > 1 else ""
-        ones = np.ones(width)
+    for l, s in enumerate(G.layers):
+        layer = f"layer {l + 1} " if len(G.layers) > 1 else ""
+        ones = np.ones(s.width)
         moves = []
-        if permute:
-            for i, j in itertools.combinations(range(width), 2):
-                perm = np.arange(width)
+        for cls in s.classes:
+            for i, j in itertools.combinations(cls, 2):
+                perm = np.arange(s.width)
                 perm[[i, j]] = perm[[j, i]]
                 moves.append((f"swapping hidden units {layer}{i + 1} and {j + 1}", perm, ones))
-        if flip:
-            for j in range(width):
-                signs = ones.copy()
-                signs[j] = -1.0
-                desc = f"flipping the sign of hidden unit {layer}{j + 1}"
-                moves.append((desc, np.arange(width), signs))
+        for k in np.flatnonzero(s.unit_flips()):
+            signs = ones.copy()
+            signs[k] = -1.0
+            desc = f"flipping the sign of hidden unit {layer}{k + 1}"
+            moves.append((desc, np.arange(s.width), signs))
         for desc, perm, signs in moves:
             parts = list(base)
             parts[l] = symmetry.LayerElement(perm, signs, ones)
-            out.append((desc, symmetry.act_flat(symmetry.GroupElement(tuple(parts)), th, arch)))
+            out.append((desc, symmetry.act_flat(symmetry.GroupElement(tuple(parts)), th, G)))
     return out
 
 
 def nonconvexity_certificate(theta, problem) -> NonConvexityCertificate | None:
     """Prove on the user's data that the objective is not convex.
 
-    Among the twins of ``theta`` by one transposition or sign flip of hidden
-    units that keep the penalized objective (:func:`objective_element`),
-    picks the one whose midpoint with ``theta`` has the highest objective.
-    Returns ``None`` for a network without hidden units (a GLM: convex).
+    Among the twins of ``theta`` by one transposition or one sign flip of
+    hidden units in the problem's group (:func:`nnmle.symmetry.group`: the
+    moves that keep the penalized objective and the mask), picks the one
+    whose midpoint with ``theta`` has the highest objective. Returns ``None``
+    when there is no such twin (a network without hidden units, a GLM: convex).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from nnmle.families import get_family
+    >>> from nnmle.networks import Architecture
+    >>> from nnmle.problem import Problem
+    >>> X = np.linspace(-2, 2, 9)[:, None]
+    >>> net = Problem.build(X, np.tanh(2 * X), np.ones(9), get_family("gaussian"),
+    ...                     Architecture.build(1, (2,)))
+    >>> cert = nonconvexity_certificate(np.array([2.0, 0.5, 0, 0, 1.0, 0.1, 0]), net)
+    >>> cert.element, cert.holds
+    ('flipping the sign of hidden unit 1', True)
     """
     prob = as_problem(problem)
-    th = _flat(theta, prob.arch)
-    twins = _twins(th, prob.arch, prob.penalty)
+    th = flat_theta(theta, prob.arch)
+    twins = _twins(th, symmetry.group(prob))
     if not twins:
         return None
     mids = np.stack([(th + x) / 2 for _, x in twins])

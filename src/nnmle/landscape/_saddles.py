@@ -13,17 +13,19 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+from scipy.optimize import minimize
 
 from ..families import Family
 from ..networks import Architecture
-from ..objective import Data, objective
-from ._problem import _STATIC, Problem, _flat, _hvp_jit, _value_grad, as_problem, hessian
+from ..problem import Problem, as_problem, flat_theta, objective
+from ..solvers import choose_solver
+from ..starts import LocalExecutor, run_starts
 from ._spectrum import Spectrum, _eigh, classify, hessian_spectrum
 
 # --- critical points and saddles ---------------------------------------------
 
 
-@dataclass
+@dataclass(frozen=True)
 class CriticalPoint:
     """A point where the gradient vanishes, found on purpose (saddles included)."""
 
@@ -68,9 +70,23 @@ def critical_point(
     gradient norm, reported as ``converged=False``).
 
     The search stops when the gradient norm is at most ``tol``.
+
+    Parameters
+    ----------
+    theta0 : array-like, Params, or an object with ``.theta``
+    problem : Problem, or anything with a ``.problem``
+    method : {"newton", "gradnorm"}
+    tol : float
+    max_iter : int
+    spectrum : bool
+        Also compute the Hessian spectrum at the point found (its index and class).
+
+    Returns
+    -------
+    CriticalPoint
     """
     prob = as_problem(problem)
-    th = _flat(theta0, prob.arch).copy()
+    th = flat_theta(theta0, prob.arch).copy()
     free = prob.free
     it = 0
     if method == "newton":
@@ -79,7 +95,7 @@ def critical_point(
         for it in range(1, max_iter + 1):  # noqa: B007
             if np.linalg.norm(g) <= tol:
                 break
-            lam, V = _eigh(hessian(th, prob))
+            lam, V = _eigh(prob.hessian(th))
             mu = mu if mu is not None else 1e-8 * float(np.max(lam**2))
             gt = V.T @ g
             for _ in range(40):
@@ -93,17 +109,12 @@ def critical_point(
             else:
                 break
     elif method == "gradnorm":
-        from scipy.optimize import minimize
-
-        mv_args = prob._args
 
         def fun(x):
             full = th.copy()
             full[free] = x
-            _, gfull = _value_grad(jnp.asarray(full), *mv_args)
-            hg = np.asarray(_hvp_jit(jnp.asarray(full), gfull, *mv_args))[free]
-            gf = np.asarray(gfull)[free]
-            return 0.5 * float(gf @ gf), hg
+            gf = prob.gradient(full)
+            return 0.5 * float(gf @ gf), prob.hvp(full)(gf)
 
         res = minimize(
             fun,
@@ -115,15 +126,23 @@ def critical_point(
         th[free] = res.x
         it = int(res.nit)
     else:
-        raise ValueError(f"Unknown method {method!r}: expected 'newton' or 'gradnorm'.")
+        raise ValueError(
+            f"Unknown method {method!r}: expected 'newton' (damped Newton, dense Hessian) or "
+            f"'gradnorm' (L-BFGS on the squared gradient norm). Fix: method='newton'."
+        )
     gn = float(np.linalg.norm(prob.gradient(th)))
     spec = hessian_spectrum(th, prob) if spectrum else None
     return CriticalPoint(th, prob.objective(th), gn, it, gn <= tol, method, tol, spec)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Escape:
-    """One escape from a saddle: a step along negative curvature, then a re-fit."""
+    """One escape from a saddle: a step along negative curvature, then a re-fit.
+
+    ``theta``, ``objective``, ``grad_norm``, ``status`` and ``n_iter`` describe
+    the re-fit, run by ``solver`` (the name chosen by
+    :func:`nnmle.solvers.choose_solver`: ``"proximal"`` under an L1 penalty).
+    """
 
     theta_saddle: np.ndarray
     objective_saddle: float
@@ -136,6 +155,7 @@ class Escape:
     grad_norm: float
     status: str
     n_iter: int
+    solver: str = "lbfgs"
 
 
 def escape_saddle(
@@ -153,17 +173,33 @@ def escape_saddle(
     tries ``theta ± a v`` for ``a = step, step/2, ...`` (``step`` defaults to
     ``max(1, ||theta||) / 2``) and takes the first sign and length that lower
     the objective by at least a quarter of the quadratic prediction
-    ``|lambda| a^2 / 2``; then runs nnmle's L-BFGS from there.
+    ``|lambda| a^2 / 2``; then re-fits from there with the problem's solver
+    (:func:`nnmle.solvers.choose_solver`: L-BFGS, or proximal gradient when the
+    penalty has an L1 term) through :func:`nnmle.starts.run_starts`.
+
+    Parameters
+    ----------
+    theta : array-like, Params, or an object with ``.theta``
+        The saddle.
+    problem : Problem, or anything with a ``.problem``
+    step : float, optional
+        The first step length tried.
+    spectrum : Spectrum, optional
+        The spectrum at ``theta`` with eigenvectors (computed when absent).
+    tol, max_iter
+        Of the re-fit's solver.
+
+    Returns
+    -------
+    Escape
 
     Raises
     ------
     ValueError
         When the smallest eigenvalue is not negative (not a saddle).
     """
-    from ..fit import run_starts
-
     prob = as_problem(problem)
-    th = _flat(theta, prob.arch)
+    th = flat_theta(theta, prob.arch)
     spec = spectrum if spectrum is not None and spectrum.eigenvectors is not None else None
     spec = spec or hessian_spectrum(th, prob, k=1)
     lam = spec.lambda_min
@@ -187,11 +223,12 @@ def escape_saddle(
             break
         a /= 2
     else:
-        raise ValueError("No step along the negative-curvature direction lowers the objective.")
-    start = cands[j]
-    res = run_starts(
-        start[None], prob.data, prob.family, prob.arch, prob.penalty, tol, max_iter, workers=1
-    )[0]
+        raise ValueError(
+            "No step along the negative-curvature direction lowers the objective (60 halvings "
+            "of the step). Fix: pass a larger step=..., or check the point with hessian_spectrum."
+        )
+    solver = choose_solver(prob, tol=tol, max_iter=max_iter)
+    res = run_starts(prob, cands[j][None], solver, LocalExecutor(workers=1))[0]
     return Escape(
         th,
         f0,
@@ -204,28 +241,31 @@ def escape_saddle(
         res.grad_norm,
         res.status,
         res.n_iter,
+        solver.name,
     )
 
 
 # --- a known example: the linear autoencoder ----------------------------------
 
 
-def _squared_error_family() -> Family:
-    def zeros_n(Y):
-        return jnp.zeros(Y.shape[0])
-
-    return Family(
-        "squared_error",
-        "identity",
-        lambda eta: eta,
-        lambda eta, Y: 0.5 * jnp.sum((Y - eta) ** 2, axis=-1),
-        lambda Y, w: jnp.asarray(0.0),
-        zeros_n,
-        lambda Y, w: jnp.sum(w[:, None] * Y, axis=0) / jnp.sum(w),
-    )
+def _squared_error_loss(eta, Y):
+    return 0.5 * jnp.sum((Y - eta) ** 2, axis=-1)
 
 
-@dataclass(eq=False)
+#: Half the sum of squared errors over every output (no dispersion): the linear
+#: autoencoder's loss. One module-level object, so its compilations are shared.
+_SQUARED_ERROR = Family(
+    "squared_error",
+    "identity",
+    lambda eta: eta,
+    _squared_error_loss,
+    lambda Y, w: jnp.asarray(0.0),
+    lambda Y: jnp.zeros(Y.shape[0]),
+    lambda Y, w: jnp.sum(w[:, None] * Y, axis=0) / jnp.sum(w),
+)
+
+
+@dataclass(frozen=True, eq=False)
 class LinearAutoencoder:
     """``x -> x W1 W2`` with ``p < d`` identity hidden units, no biases, squared error.
 
@@ -259,7 +299,15 @@ class LinearAutoencoder:
 
 
 def linear_autoencoder(X, n_hidden: int) -> LinearAutoencoder:
-    """The linear autoencoder of ``X`` (rows are reconstructed) as a landscape problem."""
+    """The linear autoencoder of ``X`` (rows are reconstructed) as a landscape problem.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ae = linear_autoencoder(np.diag([3.0, 2.0, 1.0]), 1)
+    >>> ae.problem.arch.describe(), ae.critical_values().tolist()
+    ('3-1-3 identity', [2.5, 5.0, 6.5, 7.0])
+    """
     X = np.asarray(X, dtype=np.float64)
     d = X.shape[1]
     if not 1 <= n_hidden < d:
@@ -267,15 +315,15 @@ def linear_autoencoder(X, n_hidden: int) -> LinearAutoencoder:
             f"n_hidden must be in [1, {d - 1}] (fewer units than inputs); got {n_hidden}."
         )
     arch = Architecture.build(d, (n_hidden,), d, "identity", bias=False)
-    data = Data(jnp.asarray(X), jnp.asarray(X), jnp.ones(X.shape[0]))
+    problem = Problem.build(X, X, np.ones(X.shape[0]), _SQUARED_ERROR, arch)
     lam, U = np.linalg.eigh(X.T @ X)
-    return LinearAutoencoder(Problem(data, _squared_error_family(), arch), lam[::-1], U[:, ::-1])
+    return LinearAutoencoder(problem, lam[::-1], U[:, ::-1])
 
 
 # --- how optimizers stall near saddles ----------------------------------------
 
 
-@dataclass
+@dataclass(frozen=True)
 class SaddleStudy:
     """Trajectories of several optimizers from the same starts, and their stalls.
 
@@ -312,10 +360,10 @@ def _optimizer(name: str, lr: float):
     raise ValueError(f"Unknown optimizer {name!r}: expected 'gd', 'adam' or 'lbfgs'.")
 
 
-@functools.partial(jax.jit, static_argnames=("name", "n_iter", *_STATIC))
-def _trajectories(thetas0, lr, stop_tol, name, n_iter, data, family, arch, penalty):
+@functools.partial(jax.jit, static_argnames=("name", "n_iter"))
+def _trajectories(thetas0, lr, stop_tol, problem, name, n_iter):
     def f(th):
-        return objective(th, data, family, arch, penalty)
+        return objective(th, problem)
 
     opt = _optimizer(name, lr)
     lbfgs = name == "lbfgs"
@@ -403,7 +451,7 @@ def saddle_study(
             end = _trajectory_end(prob, thetas0, n_iter)
             lrs["gd"] = 1.0 / hessian_spectrum(end, prob, vectors=False).lambda_max
         t0 = time.perf_counter()
-        v, g = _trajectories(thetas0, lrs.get(name, 0.0), stop_tol, name, n_iter, *prob._args)
+        v, g = _trajectories(thetas0, lrs.get(name, 0.0), stop_tol, prob, name, n_iter)
         objs[name], gns[name] = np.asarray(v), np.asarray(g)
         secs[name] = time.perf_counter() - t0
     fs = float(min(np.nanmin(o) for o in objs.values())) if f_star is None else float(f_star)
@@ -445,9 +493,7 @@ def _stall_row(name, o, g, fs, ft, gap, gt, min_stall, cv) -> dict:
 
 
 def _trajectory_end(prob: Problem, thetas0, n_iter: int) -> np.ndarray:
-    """The end point of the L-BFGS run (fit engine) with the lowest objective."""
-    from ..fit import run_starts
-
-    args = (prob.data, prob.family, prob.arch, prob.penalty)
-    res = run_starts(np.asarray(thetas0), *args, 1e-10, n_iter, workers=1)
+    """The end point with the lowest objective of the problem's solver from ``thetas0``."""
+    solver = choose_solver(prob, tol=1e-10, max_iter=n_iter)
+    res = run_starts(prob, np.asarray(thetas0), solver, LocalExecutor(workers=1))
     return min(res, key=lambda r: r.objective).theta

@@ -14,16 +14,8 @@ import numpy as np
 import scipy.linalg
 from scipy.sparse.linalg import LinearOperator, eigsh
 
-from ..networks import Architecture  # noqa: F401  (name used by the doctests)
-from ..objective import Data  # noqa: F401  (name used by the doctests)
-from ._problem import (
-    Problem,  # noqa: F401  (name used by the doctests)
-    _flat,
-    as_problem,
-    hessian,
-    hvp,
-    symmetry_tangents,
-)
+from .. import symmetry
+from ..problem import as_problem, flat_theta
 
 CLASSES = ("strict_min", "degenerate_min", "saddle", "not_converged", "diverged")
 
@@ -31,7 +23,7 @@ CLASSES = ("strict_min", "degenerate_min", "saddle", "not_converged", "diverged"
 # --- spectra -----------------------------------------------------------------
 
 
-@dataclass
+@dataclass(frozen=True)
 class Spectrum:
     """Eigenvalues of the Hessian on the free coordinates, and what they say.
 
@@ -51,7 +43,8 @@ class Spectrum:
     nullity : int
         Eigenvalues within ``± zero_tol`` (with Lanczos: among those computed).
     nullity_symmetry : int
-        Of those, the ones along continuous symmetries (:func:`symmetry_tangents`).
+        Of those, the ones along continuous symmetries of the problem's group
+        (:func:`nnmle.symmetry.symmetry_tangents`).
     complete : bool
         Whether ``eigenvalues`` is the whole spectrum.
     n_hvp : int
@@ -152,7 +145,7 @@ def hessian_spectrum(
     Parameters
     ----------
     theta : array-like, Params, or an object with ``.theta``
-    problem : Problem, FitResult or Campaign
+    problem : Problem, or anything with a ``.problem`` (a fit, an Estimate, a Campaign)
     method : {"auto", "dense", "lanczos"}
         ``auto``: dense when the free weights are at most ``dense_max``.
     k : int
@@ -172,18 +165,20 @@ def hessian_spectrum(
 
     Examples
     --------
-    >>> import numpy as np, jax.numpy as jnp
+    >>> import numpy as np
     >>> from nnmle.families import get_family
-    >>> X = jnp.array([[1.0, 2.0], [2.0, 4.0], [0.0, 0.0]])   # x2 = 2 x1
-    >>> prob = Problem(Data(X, jnp.array([[1.0], [2.0], [0.0]]), jnp.ones(3)),
-    ...                get_family("gaussian"), Architecture.build(2, hidden=()))
+    >>> from nnmle.networks import Architecture
+    >>> from nnmle.problem import Problem
+    >>> X = np.array([[1.0, 2.0], [2.0, 4.0], [0.0, 0.0]])   # x2 = 2 x1
+    >>> prob = Problem.build(X, np.array([[1.0], [2.0], [0.0]]), np.ones(3),
+    ...                      get_family("gaussian"), Architecture.build(2, hidden=()))
     >>> s = hessian_spectrum(np.zeros(3), prob)
     >>> s.index, s.nullity
     (0, 1)
     """
     prob = as_problem(problem)
     t0 = time.perf_counter()
-    th = _flat(theta, prob.arch)
+    th = flat_theta(theta, prob.arch)
     n = int(prob.free.sum())
     if method not in ("auto", "dense", "lanczos"):
         raise ValueError(
@@ -193,7 +188,7 @@ def hessian_spectrum(
     if method == "auto":
         method = "dense" if n <= dense_max else "lanczos"
     if method == "dense" or n <= 2 * k + 1:
-        H = hessian(th, prob)
+        H = prob.hessian(th)
         if vectors is True:
             vals, vecs = _eigh(H)
         else:
@@ -203,7 +198,7 @@ def hessian_spectrum(
                 vals, vecs = _eigh(H)
         method, complete, n_hvp = "dense", True, n
     else:
-        matvec, count = hvp(th, prob), [0]
+        matvec, count = prob.hvp(th), [0]
 
         def counted(v):
             count[0] += 1
@@ -222,7 +217,7 @@ def hessian_spectrum(
     null = np.abs(vals) <= zero_tol
     n_sym = 0
     if vecs is not None and null.any():
-        T = symmetry_tangents(th, prob.arch, prob.penalty)
+        T = symmetry.symmetry_tangents(th, symmetry.group(prob))
         if T.shape[1]:
             s = np.linalg.svd(vecs[:, null].T @ T, compute_uv=False)
             n_sym = int(np.sum(s > 0.9))
@@ -304,7 +299,7 @@ def classify(
     return "degenerate_min" if spectrum.nullity_other > 0 else "strict_min"
 
 
-@dataclass
+@dataclass(frozen=True)
 class FlatDirection:
     """A direction along which the Hessian vanishes, in the parameters' names.
 
@@ -342,7 +337,7 @@ def flat_directions(spectrum: Spectrum, problem, theta=None) -> list[FlatDirecti
     if N.shape[1] == 0:
         return []
     if theta is not None and spectrum.nullity_symmetry:
-        T = symmetry_tangents(theta, prob.arch, prob.penalty)
+        T = symmetry.symmetry_tangents(flat_theta(theta, prob.arch), symmetry.group(prob))
         N = N - T @ (T.T @ N)
         U, s, _ = np.linalg.svd(N, full_matrices=False)
         N = U[:, s > 0.5]
@@ -381,7 +376,7 @@ def _linear_text(terms: Sequence[tuple[str, float]]) -> str:
 # --- spectral density (stochastic Lanczos quadrature) -------------------------
 
 
-@dataclass
+@dataclass(frozen=True)
 class SpectralDensity:
     """A smoothed eigenvalue density: ``density`` integrates to 1 over ``grid``."""
 
@@ -429,8 +424,7 @@ def spectral_density(
     spectral range) at the nodes with those weights (Ghorbani et al., 2019).
     """
     prob = as_problem(problem)
-    th = _flat(theta, prob.arch)
-    mv = hvp(th, prob)
+    mv = prob.hvp(flat_theta(theta, prob.arch))
     n = int(prob.free.sum())
     rng = np.random.default_rng(seed)
     nodes, weights = [], []

@@ -1,0 +1,90 @@
+"""Statistical inference for fitted networks: standard errors, tests, intervals, bootstrap.
+
+Every function takes a fit (an :class:`~nnmle.estimation.Estimate`, or the
+:class:`~nnmle.api.FitResult` façade) and works on its
+:class:`~nnmle.problem.Problem`; nothing is stored on the fit, and nothing
+here renders (the summary table is :mod:`nnmle.report`'s).
+
+What is estimated
+-----------------
+A network's weights are identified at best up to its symmetry group, so
+inference is done for the *canonical* weights (:func:`canonical_theta`:
+:func:`nnmle.symmetry.canonicalize` under the group of the fit's penalized
+objective, :func:`nnmle.symmetry.group`, so the canonical weights are still an
+optimum). Even then a weight may not be identified: when the observed
+information matrix ``I`` (the Hessian of the negative log-likelihood over the
+free weights) is singular, a weight with a non-zero component in its null
+space is *not identified*, and the table says so instead of printing numbers.
+An eigenvalue counts as zero when ``|lambda| <= max(1e-8 * max|lambda|, 10 * |grad|)``
+(the rule of :mod:`nnmle.identifiability`); a weight is not identified when
+its squared loading on the null space exceeds :data:`LOADING_TOL` (``1e-6``).
+Predictions are identified whatever the symmetry.
+
+Covariances (``H`` the Hessian of the *penalized* objective, ``H = I + 2 l2 P``
+with ``P`` the diagonal of penalized entries; ``H^-1`` its inverse, or the
+pseudo-inverse on the non-null eigenvectors when ``I`` is singular):
+
+* ``se="hessian"``: ``phi * H^-1``. The dispersion ``phi`` is 1, except for
+  the gaussian family, whose objective is ``1/2 * sum of squared residuals``
+  (the NLL at unit variance), so ``phi = sum w r^2 / (sum w - edf)``: the
+  Pearson chi-square over the residual degrees of freedom, as statsmodels'
+  GLM (``edf`` below equals the number of weights without a penalty).
+* ``se="sandwich"``: ``H^-1 J H^-1`` with ``J = sum_i c_i s_i s_i'``, ``s_i``
+  the gradient of observation ``i``'s loss and ``c_i`` its case weight
+  (frequency weights; ``c_i = w_i^2`` for the binomial family, whose weights
+  are numbers of trials of one observation). Robust to a wrong likelihood,
+  needs no dispersion (statsmodels' ``cov_type="HC0"``).
+* ``se="bootstrap"``: the covariance of aligned bootstrap replicates
+  (:func:`bootstrap`), with percentile intervals.
+
+``z = coef / se``, ``p = 2 * (1 - Phi(|z|))``, intervals ``coef -/+ z_(1+level)/2 se``
+(normal reference, as statsmodels' GLM). Under an L1 penalty, weights set
+exactly to zero get no standard error; the others use the Hessian over the
+non-zero weights (a "post-selection" number, not a valid test).
+
+The effective number of parameters is ``edf = tr(I H^-1)``; with every
+weight penalized it equals ``sum_i e_i / (e_i + 2 l2)`` over the eigenvalues
+``e_i`` of ``I``, and without a penalty the rank of ``I``.
+
+Bootstrap replicates are units of work run by an executor's ``map``
+(:class:`nnmle.starts.LocalExecutor` threads by default,
+:class:`nnmle.starts.DaskExecutor` for a cluster); each refits its reweighted
+problem with :func:`nnmle.starts.run_starts` and the solver
+:func:`nnmle.solvers.choose_solver` picks (proximal gradient under L1).
+"""
+
+from ._bootstrap import Bootstrap, BootstrapJob, bootstrap, bootstrap_replicates
+from ._covariance import METHODS, Inference, infer, inference_table
+from ._curvature import (
+    LOADING_TOL,
+    Curvature,
+    active_mask,
+    canonical_theta,
+    curvature,
+    effective_df,
+)
+from ._intervals import PredictionInterval, predict_interval
+from ._tests import LRTest, information_criteria, lr_test, wald_inputs
+
+__all__ = [
+    "LOADING_TOL",
+    "METHODS",
+    "Bootstrap",
+    "BootstrapJob",
+    "Curvature",
+    "Inference",
+    "LRTest",
+    "PredictionInterval",
+    "active_mask",
+    "bootstrap",
+    "bootstrap_replicates",
+    "canonical_theta",
+    "curvature",
+    "effective_df",
+    "infer",
+    "inference_table",
+    "information_criteria",
+    "lr_test",
+    "predict_interval",
+    "wald_inputs",
+]
