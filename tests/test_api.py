@@ -237,7 +237,7 @@ def test_result_is_a_facade_over_an_estimate_with_the_unpadded_rows(rng):
 
 def test_max_iter_status_and_message(breast_cancer):
     X, y = breast_cancer
-    res = nnmle.fit(X, y, hidden=(5,), max_iter=3)
+    res = nnmle.fit(X, y, hidden=(5,), max_iter=3, l2=0.01)  # the penalty: the MLE exists
     assert res.status == "max_iter"
     assert "max_iter" in res.message
     assert "did not converge" in str(res.summary())
@@ -405,3 +405,29 @@ def test_glorot_init_has_zero_biases_and_bounded_weights():
     assert np.abs(theta[:600]).max() <= np.sqrt(6 / 50)
     uniform = starting_values(arch, 1, seed=0)[0]
     assert np.abs(uniform).max() <= 0.7
+
+
+def _categorical(seed):
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {"y": rng.integers(0, 2, 60), "x1": rng.normal(size=60), "g": rng.choice(list("abc"), 60)}
+    )
+
+
+def test_racing_weights_of_a_formula_network_are_flagged_with_the_fix():
+    """Without a penalty a 3-unit network on a small categorical design races away: here the
+    optimizer stops at its iteration limit with weights near 1e6 (it used to say 'raise
+    max_iter'); the fit says the MLE does not exist and how to fix it."""
+    with pytest.warns(UserWarning, match="mle_not_exist"):
+        res = nnmle.fit("y ~ x1 + C(g)", data=_categorical(5), hidden=(3,))
+    assert res.n_iter == 5000 and np.abs(res.theta).max() > res.divergence.limit
+    assert res.status == "mle_not_exist" and "nnmle.path" in res.message
+    assert not res.converged
+
+
+def test_fitted_probabilities_0_or_1_are_said_even_when_the_weights_stop():
+    """Converged to the tolerance, but 20 fitted probabilities are numerically 0 or 1 with
+    weights in the hundreds: possible quasi-separation, said as R's glm says it."""
+    with pytest.warns(UserWarning, match="fitted probabilities numerically 0 or 1 occurred"):
+        res = nnmle.fit("y ~ x1 + C(g)", data=_categorical(0), hidden=(3,))
+    assert res.status == "converged" and "quasi-)separation" in res.message

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import nnmle
-from nnmle.estimation import Estimate, as_estimate, best_start, estimate, with_divergence_verdict
+from nnmle.estimation import Estimate, as_estimate, best_start, estimate, verdicts
 from nnmle.families import get_family
 from nnmle.networks import Architecture
 from nnmle.penalties import Penalty
@@ -95,21 +95,22 @@ def test_divergence_verdict_is_a_new_value():
     thetas0 = starting_values(problem.arch, 1, seed=0)
     est = estimate(problem, thetas0, check=False)
     assert est.status == "converged" and est.divergence is None
-    with pytest.warns(UserWarning, match="fitted probabilities numerically 0 or 1"):
-        judged = with_divergence_verdict(est)
+    with pytest.warns(UserWarning, match="mle_not_exist: the weights grow without bound"):
+        judged = verdicts(est)
     assert judged is not est
     assert judged.status == "mle_not_exist" and not judged.converged
     assert "does not exist" in judged.message and judged.divergence.diverged
+    assert "separation of the classes" in judged.message
     assert est.status == "converged" and est.divergence is None  # the input is unchanged
     assert np.array_equal(judged.theta, est.theta) and judged.starts == est.starts
-    with pytest.warns(UserWarning, match="fitted probabilities"):  # estimate's own check agrees
+    with pytest.warns(UserWarning, match="mle_not_exist"):  # estimate's own check agrees
         direct = estimate(problem, thetas0)
     assert direct.status == "mle_not_exist" and direct.divergence.diverged
 
 
 def test_penalized_and_l1_estimates_are_not_checked_for_divergence():
     with warnings.catch_warnings():
-        warnings.filterwarnings("error", message="nnmle: fitted probabilities")
+        warnings.filterwarnings("error", message="nnmle: mle_not_exist")
         l2 = estimate(_problem(*SEPARATED, "bernoulli", penalty=Penalty(l2=0.1)), np.zeros((1, 2)))
         l1 = estimate(_problem(*SEPARATED, "bernoulli", penalty=Penalty(l1=0.1)), np.zeros((1, 2)))
     assert l2.divergence is None and l2.status == "converged"
@@ -124,3 +125,59 @@ def test_as_estimate_accepts_a_fit_and_rejects_other_objects():
         with pytest.raises(ValueError, match="Expected a fitted result") as exc:
             as_estimate(other)
         assert type(other).__name__ in str(exc.value) and "nnmle.fit" in str(exc.value)
+
+
+# --- honest verdicts ---------------------------------------------------------------------------
+
+
+def test_an_exact_fit_is_not_divergent():
+    """Zero residual with bounded weights: the weights are a finite minimizer; only the
+    likelihood (sigma^2 -> 0) is unbounded. Never 'diverged'."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(100, 2))
+    problem = _problem(X, (X @ [1.0, -2.0] + 0.5)[:, None])
+    with pytest.warns(UserWarning, match="exact_fit: exact fit"):
+        est = estimate(problem, np.zeros((1, 3)))
+    assert est.status == "exact_fit" and "sigma^2 -> 0" in est.message
+    assert est.divergence.exact_fit and not est.divergence.diverged
+    np.testing.assert_allclose(est.theta, [1.0, -2.0, 0.5], atol=1e-8)
+
+
+def test_racing_weights_are_flagged_whatever_the_optimizer_said():
+    """Separated classes: at the iteration limit the weights are still racing away; the
+    verdict is the same as after convergence, with the fix."""
+    problem = _problem(*SEPARATED, family="bernoulli")
+    solver = choose_solver(problem, max_iter=3)
+    est = estimate(problem, np.zeros((1, 2)), solver, check=False)
+    assert est.status == "max_iter"
+    with pytest.warns(UserWarning, match="mle_not_exist"):
+        judged = verdicts(est)
+    assert judged.status == "mle_not_exist" and "nnmle.path" in judged.message
+
+
+def test_a_stationary_point_that_is_not_a_minimum_is_a_saddle():
+    """A tanh network started at the origin: every gradient vanishes there (a critical point),
+    and for correlated data the origin is a saddle of the least-squares objective."""
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(200, 2))
+    y = np.tanh(X @ [1.5, -1.0]) + 0.1 * rng.normal(size=200)
+    problem = _problem(X, y[:, None], hidden=(2,))
+    theta0 = np.zeros((1, problem.arch.n_total))
+    theta0[0, -1] = y.mean()  # the output bias at its optimum: the gradient is 0 there
+    with pytest.warns(UserWarning, match="saddle"):
+        est = estimate(problem, theta0)
+    assert est.status == "saddle" and est.hessian.index > 0 and est.hessian.lambda_min < 0
+    assert "escape_saddle" in est.message
+
+
+def test_a_network_stuck_on_the_null_model_is_on_a_plateau():
+    """Hidden units saturated on the data: the fit is the intercept-only model."""
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(100, 2))
+    y = X[:, 0] + 0.2 * rng.normal(size=100)
+    problem = _problem(X, y[:, None], hidden=(2,))
+    theta0 = np.zeros(problem.arch.n_total)
+    theta0[4:6] = 50.0  # biases of both hidden units: tanh = 1 on every row
+    with pytest.warns(UserWarning, match="plateau"):
+        est = estimate(problem, theta0[None, :])
+    assert est.status == "plateau" and est.deviance == pytest.approx(est.null_deviance)

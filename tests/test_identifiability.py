@@ -136,14 +136,20 @@ def at_penalized_optimum(est, penalty):
     )
 
 
-def test_weight_decay_removes_the_relu_rescaling_from_the_group_and_the_null_space():
-    """Under L2 rescaling is not a symmetry of the objective: the penalty identifies the scale."""
+def test_weight_decay_identifies_the_relu_scale_the_data_do_not():
+    """Under L2 rescaling leaves the group, but the fitted values still do not see it: the
+    Fisher information keeps its null directions, and only the penalty pins the scale."""
     W, b, V, c = base()
     arch = Architecture.build(3, (3,), 1, "relu")
     est = at_penalized_optimum(planted(arch, net(W, b, V, c)), Penalty(l2=0.1))
     rep = identifiability(est)
     assert rep.continuous_dim == 0 and rep.group_order == 6
-    assert rep.nullity == 0 and rep.null_explained == [] and rep.n_negative == 0
+    assert rep.nullity == 3 and rep.unexplained == 0 and rep.n_negative == 0
+    assert explained(rep) == {"rescaling of relu units": 3}
+    labels = {w["name"]: w["identification"] for w in rep.weights}
+    assert labels["bias->y"] == "data"
+    assert {labels[f"x1->h{j}"] for j in (1, 2, 3)} == {"penalty"}
+    assert rep.counts()["none"] == 0
 
 
 def test_dead_relu_unit():
@@ -172,11 +178,14 @@ def test_identity_layer_under_weight_decay_keeps_the_rotations():
     arch = Architecture.build(3, (2,), 1, "identity")
     rep = identifiability(at_penalized_optimum(planted(arch, net(W, b, V, c)), Penalty(l2=0.5)))
     assert rep.continuous_dim == 1 + 2  # O(2) and the two bias shifts
-    assert rep.nullity == 3 and rep.unexplained == 0 and rep.n_negative == 0
-    assert explained(rep) == {
-        "rotations of identity units": 1,
-        "bias shifts of identity units into the next bias": 2,
-    }
+    # the fitted values see only the end-to-end affine map: GL(2) and the shifts are null
+    # directions of the Fisher information; the penalty pins all but O(2) and the shifts
+    assert rep.nullity == arch.n_params - 4 and rep.unexplained == 0 and rep.n_negative == 0
+    # O(2) and the shifts still move every weight without changing the penalized
+    # objective: no single weight is identified, by the data or by the penalty
+    assert rep.counts() == {"data": 0, "penalty": 0, "none": arch.n_params}
+    assert explained(rep)["invertible mixing of identity units"] == 4
+    assert sum(explained(rep).values()) == 7
 
 
 def test_collinear_inputs():
@@ -226,8 +235,14 @@ def test_report_on_a_real_fit_and_the_cli_payload():
     y = (np.tanh(2 * X[:, 0] - X[:, 1]) + 0.4 * rng.normal(size=120) > 0).astype(int)
     res = nnmle.fit(X, y, hidden=(3,), l2=0.05)
     rep = nnmle.identifiability(res)
-    assert rep.group_order == 48 and rep.nullity == 0
-    # weight decay pulled two units onto each other: the fit is reducible, as it says
+    # weight decay pulled two units onto each other: the fit is reducible, as it says, and
+    # the Fisher information agrees: by hand, the two units' outgoing weights can trade
+    # (1 direction) and so can their incoming weights and biases (2 inputs + 1 bias: 3)
+    assert rep.group_order == 48 and rep.nullity == 4 and rep.unexplained == 0
+    assert explained(rep) == {"duplicate units": 4}
+    labels = {w["name"]: w["identification"] for w in rep.weights}
+    assert {labels[n] for n in ("x1->h2", "x1->h3", "h2->y", "h3->y")} == {"penalty"}
+    assert labels["bias->y"] == "data"
     assert rep.reducible and rep.mergeable[0]["relation"] == "equal"
     assert rep.reduced_arch.hidden == (2,)
     assert rep.reduced_loglik == pytest.approx(res.loglik, rel=1e-6)

@@ -205,7 +205,10 @@ def test_collinear_inputs_are_named_not_identified(rng):
     ref = sm.GLM(y, sm.add_constant(X[:, [0, 2]]), family=sm.families.Gaussian()).fit(tol=1e-13)
     np.testing.assert_allclose(inf.se[2:], ref.bse[[2, 0]], rtol=1e-6)
     table = inference_table(res)
-    assert table[0] == {"name": "x1->y", "value": pytest.approx(res.theta[0]), "identified": False}
+    assert table[0] == {
+        "name": "x1->y", "value": pytest.approx(res.theta[0]), "identification": "none",
+        "identified": False, "se": None, "z": None, "p": None, "ci_low": None, "ci_high": None,
+    }  # fmt: skip
     json.dumps(table)
     assert wald_inputs(res)[0]["stat"] is None and wald_inputs(res)[2]["p"] < 1e-3
     assert any("collinear inputs" in n for n in inf.notes)
@@ -235,6 +238,46 @@ def tanh_fit():
     X = rng.normal(size=(150, 2))
     y = (1.5 * np.tanh(1.5 * X[:, 0] - 0.5) - X[:, 1] + 0.3 * rng.normal(size=150)).astype(float)
     return nnmle.fit(X, y, hidden=(2,), family="gaussian", l2=0.05, n_restarts=4, **TIGHT)
+
+
+def test_units_the_penalty_makes_equal_are_identified_only_by_the_penalty(breast_cancer):
+    """The demo's case: on three breast-cancer inputs, weight decay pulls two of four tanh
+    units onto each other at a minimum. The Fisher information is singular there (count by
+    hand: two equal units of a 3-input layer can trade their outgoing weights, 1 direction,
+    and their incoming weights and biases, 4), the penalized Hessian is positive definite:
+    those 10 weights get a penalized interval and no test; the other 11 keep theirs."""
+    X, y = breast_cancer
+    res = nnmle.fit(X[:, [0, 1, 4]], y, hidden=(4,), l2=1.0, n_restarts=4, seed=0)
+    assert res.status == "converged" and res.estimate.hessian.index == 0  # a minimum
+    inf = res.infer()
+    assert inf.nullity == 5
+    assert inf.identification.count("penalty") == 10 and inf.identification.count("data") == 11
+    rep = nnmle.identifiability(res)  # the reducibility finding agrees with the rank
+    assert rep.reducible and len(rep.mergeable) == 1 and rep.nullity == 5
+    assert sum(e["count"] for e in rep.null_explained) == 5 and rep.unexplained == 0
+    rows = inf.table()
+    units = {u for r in rows if r["identification"] == "penalty" for u in r["name"].split("->")}
+    units -= {"x1", "x2", "x3", "bias", "y"}
+    assert len(units) == 2  # exactly the two equal units, all of whose weights
+    a, b = sorted(units)
+    for r in rows:
+        on_pair = bool({a, b} & set(r["name"].split("->")))
+        assert (r["identification"] == "penalty") == on_pair, r
+        if on_pair:
+            twin = r["name"].replace(a, "#").replace(b, a).replace("#", b)
+            assert r["value"] == pytest.approx(next(q["value"] for q in rows if q["name"] == twin))
+            assert r["z"] is None and r["p"] is None and r["interval"] == "penalized"
+            assert r["se"] > 0 and r["ci_low"] < r["value"] < r["ci_high"]
+        else:
+            assert r["p"] is not None
+    assert any("identified only by the penalty" in n for n in inf.notes)
+    assert "penalty" in str(res.summary(se="hessian"))
+
+
+def test_a_minimal_network_is_identified_by_the_data(tanh_fit):
+    inf = infer(tanh_fit)
+    assert set(inf.identification) == {"data"} and inf.nullity == 0
+    assert np.all(np.isfinite(inf.p))
 
 
 def test_inference_is_the_same_for_every_twin(tanh_fit):

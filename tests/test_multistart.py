@@ -168,7 +168,7 @@ def test_same_seed_same_campaign(campaign):
 def test_run_campaign_on_a_problem_is_what_multistart_runs(campaign):
     c, _, (X, y) = campaign
     problem, _ = Problem.from_data(X, y, hidden=(2,), l2=0.01)
-    thetas0 = starting_values(problem.arch, 6, seed=3)
+    thetas0 = starting_values(problem, 6, seed=3)  # on the data's scale, as multistart draws
     low = run_campaign(problem, thetas0, choose_solver(problem))
     assert [s.objective for s in low.solutions] == [s.objective for s in c.solutions]
     np.testing.assert_array_equal(low.labels, c.labels)
@@ -201,3 +201,28 @@ def test_report_json_and_text(campaign, tmp_path):
 def test_bad_n_starts_raises():
     with pytest.raises(ValueError, match="n_starts"):
         nnmle.multistart(np.zeros((3, 1)), np.array([0, 1, 0]), n_starts=0)
+
+
+def test_an_exact_fit_is_the_campaigns_best_not_a_divergent_row():
+    """y is an exact linear function of X: every start reaches the zero-residual solution,
+    a finite minimizer with bounded weights. It is a strict minimum and the best row."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(100, 2))
+    c = nnmle.multistart(X, X @ [1.0, -2.0] + 0.5, hidden=(), family="gaussian", n_starts=3)
+    assert [s.kind for s in c.solutions] == ["strict_min"]
+    assert c.best.best and c.best.count == 3 and c.best.objective < 1e-12
+    assert c.result.status == "exact_fit"
+
+
+def test_best_is_the_lowest_minimum_whatever_the_other_rows():
+    """The order of the table: minima by objective, then saddles, then points that did not
+    converge, diverged last; ``best`` is the lowest minimum."""
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(120, 2))
+    y = (np.tanh(2 * X[:, 0]) + X[:, 1] + 0.5 * rng.normal(size=120) > 0).astype(float)
+    c = nnmle.multistart(X, y, hidden=(3,), l2=0.05, n_starts=8, seed=0)
+    rank = {"strict_min": 0, "degenerate_min": 0, "saddle": 1, "not_converged": 2, "diverged": 3}
+    keys = [(rank[s.kind], s.objective) for s in c.solutions]
+    assert keys == sorted(keys)
+    minima = [s for s in c.solutions if rank[s.kind] == 0]
+    assert c.best is c.solutions[0] and c.best.objective == min(s.objective for s in minima)

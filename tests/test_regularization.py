@@ -17,6 +17,7 @@ from nnmle.penalties import Penalty, penalized_mask, penalty_value
 from nnmle.problem import Problem, negloglik, objective
 from nnmle.regularization import (
     fit_path,
+    grid_edges,
     log_evidence,
     path_report,
     penalty_symmetry_table,
@@ -302,3 +303,18 @@ def test_path_bad_input_raises_clear_errors(kwargs, message):
     X, y = SEPARATED
     with pytest.raises(ValueError, match=message):
         path(X, y, hidden=(), **kwargs)
+
+
+def test_a_choice_at_the_edge_of_the_grid_is_said():
+    """Diabetes (standardized): every rule picks the largest l2 of this grid."""
+    from sklearn.datasets import load_diabetes
+
+    X, y = load_diabetes(return_X_y=True)
+    X = (X - X.mean(0)) / X.std(0)
+    with pytest.warns(UserWarning, match="largest value of the grid"):
+        p = nnmle.path(X, y, hidden=(2,), family="gaussian", l2=[0.1, 1, 10], cv=3)
+    assert p.selected["cv_min"] == 10.0 and p.edges
+    assert all("extend the grid" in e for e in p.edges)
+    assert p.edges[0] in p.notes and path_report(p)["edges"] == p.edges
+    inside = grid_edges("l2", np.array([10.0, 1.0, 0.0]), {"cv_min": 1.0, "evidence": 0.0})
+    assert inside == []  # an interior choice, or no penalty at all, is not an edge

@@ -186,13 +186,16 @@ def test_weights_race_away_without_a_penalty_and_level_off_with_one(built):
 
 def test_final_inference_and_prediction_intervals(built):
     f = built["story"].final
-    assert (
-        f.n_params == 26
-        and f.n_identified + sum(c.get("identified") is False for c in f.coefficients) == f.n_params
+    labels = [c["identification"] for c in f.coefficients]
+    assert f.n_params == 26 == len(labels)
+    assert (f.n_identified, f.n_penalty, f.n_none) == tuple(
+        labels.count(k) for k in ("data", "penalty", "none")
     )
     for c in f.coefficients:
-        if c.get("identified") is not False:
+        if c["identification"] in ("data", "penalty"):
             assert c["se"] > 0 and c["ci_low"] < c["value"] < c["ci_high"]
+        if c["identification"] == "penalty":  # a penalized interval, never a test
+            assert c["z"] is None and c["p"] is None and c["interval"] == "penalized"
     assert len(f.predictions) == SMALL["n_predictions"]
     for pr in f.predictions:
         assert 0 <= pr["lower"] <= pr["mean"] <= pr["upper"] <= 1
@@ -370,11 +373,11 @@ def test_stored_campaign_is_the_job_that_a_rerun_resumes(built, monkeypatch):
         built["X"][list(DEFAULT_INPUTS["breast_cancer"])], built["y"],
         hidden=tuple(story.settings["hidden"]), l2=story.network.l2,
     )  # fmt: skip
-    thetas0 = starting_values(problem.arch, SMALL["n_starts"], SMALL["seed"])
+    thetas0 = starting_values(problem, SMALL["n_starts"], SMALL["seed"])
     _forbid_fitting(monkeypatch)
     starts = run_starts(
         problem, thetas0, store=built["store"],
-        config={"seed": SMALL["seed"], "init": "uniform", "rang": 0.7},
+        config={"seed": SMALL["seed"], "init": "uniform", "rang": 0.7, "init_scale": "data"},
     )  # fmt: skip
     np.testing.assert_allclose(
         [r.objective for r in starts], story.network.start_objectives, rtol=1e-12

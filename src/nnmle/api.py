@@ -219,6 +219,7 @@ _FIT_OPTIONS = {
     "n_restarts",
     "seed",
     "init",
+    "init_scale",
     "rang",
     "tol",
     "max_iter",
@@ -267,10 +268,11 @@ def _check_options(options: dict) -> None:
 
 
 def _starts(
-    problem: Problem, n: int, seed: int, init: str, rang: float, start_values
+    problem: Problem, n: int, seed: int, init: str, rang: float, start_values, init_scale="data"
 ) -> np.ndarray:
+    target = _scale_target(problem, init_scale)
     if start_values is None:
-        return starting_values(problem.arch, n, seed, init, rang)
+        return starting_values(target, n, seed, init, rang)
     thetas0 = np.atleast_2d(np.asarray(start_values, dtype=float))
     if thetas0.shape[1] != problem.arch.n_total:
         raise ValueError(
@@ -280,6 +282,16 @@ def _starts(
     return thetas0
 
 
+def _scale_target(problem: Problem, init_scale: str):
+    """What :func:`~nnmle.starts.starting_values` draws for: the data's scale, or nnet's raw."""
+    if init_scale not in ("data", "raw"):
+        raise ValueError(
+            f"init_scale must be 'data' (starts drawn on the standardized scale of the data) or "
+            f"'raw' (R nnet's draws as they are); got {init_scale!r}. Fix: init_scale='data'."
+        )
+    return problem if init_scale == "data" else problem.arch
+
+
 def fit_problem(
     problem: Problem,
     design: Design,
@@ -287,6 +299,7 @@ def fit_problem(
     n_restarts: int = 1,
     seed: int = 0,
     init: str = "uniform",
+    init_scale: str = "data",
     rang: float = 0.7,
     tol: float = 1e-6,
     max_iter: int = 5000,
@@ -302,7 +315,7 @@ def fit_problem(
     stacklevel: int = 2,
 ) -> FitResult:
     """Fit a validated problem (the options of :func:`fit`)."""
-    thetas0 = _starts(problem, n_restarts, seed, init, rang, start_values)
+    thetas0 = _starts(problem, n_restarts, seed, init, rang, start_values, init_scale)
     solv = choose_solver(
         problem, solver, tol=tol, max_iter=max_iter, batch_size=batch_size,
         learning_rate=learning_rate, seed=seed,
@@ -311,7 +324,8 @@ def fit_problem(
         executor = LocalExecutor(workers=workers, batch=batch or 1)
     est = estimate(
         problem, thetas0, solv, executor, store, on_result,
-        config={"seed": seed, "init": init, "rang": rang}, stacklevel=stacklevel + 1,
+        config={"seed": seed, "init": init, "rang": rang, "init_scale": init_scale},
+        stacklevel=stacklevel + 1,
     )  # fmt: skip
     return FitResult(est, design, seed)
 
@@ -370,7 +384,9 @@ def fit(
         Case weights (for binomial: the number of trials).
     **options
         ``n_restarts`` (1), ``seed`` (0), ``init`` ("uniform" = nnet's U(-rang, rang),
-        or "glorot"), ``rang`` (0.7), ``tol`` (1e-6, on the gradient norm),
+        or "glorot"), ``init_scale`` ("data": the draws are on the standardized scale of
+        the data, mapped exactly to its scale, see :mod:`nnmle.starts`; "raw": nnet's
+        draws as they are), ``rang`` (0.7), ``tol`` (1e-6, on the gradient norm),
         ``max_iter`` (5000), ``solver`` ("lbfgs" or "adam"), ``batch`` (pool lanes),
         ``batch_size`` and ``learning_rate`` (adam), ``start_values``, ``workers``
         (threads), ``executor`` (where the starts run, e.g.
@@ -431,6 +447,7 @@ def multistart(
     n_starts: int = 20,
     seed: int = 0,
     init: str = "uniform",
+    init_scale: str = "data",
     rang: float = 0.7,
     tol: float = 1e-6,
     max_iter: int = 5000,
@@ -479,11 +496,12 @@ def multistart(
         X, y, data=data, family=family, hidden=hidden, activation=activation, skip=skip,
         bias=bias, mask=mask, weights=weights, l2=l2, l1=l1, penalize_bias=penalize_bias,
     )  # fmt: skip
-    thetas0 = starting_values(problem.arch, int(n_starts), seed, init, rang)
+    thetas0 = starting_values(_scale_target(problem, init_scale), int(n_starts), seed, init, rang)
     campaign = run_campaign(
         problem, thetas0, choose_solver(problem, tol=tol, max_iter=max_iter),
         executor or LocalExecutor(workers=workers), store, on_result,
-        config={"seed": seed, "init": init, "rang": rang}, workers=workers, **analysis,
+        config={"seed": seed, "init": init, "rang": rang, "init_scale": init_scale},
+        workers=workers, **analysis,
     )  # fmt: skip
     assert campaign.estimate is not None  # run_campaign always fits
     return dataclasses.replace(campaign, result=FitResult(campaign.estimate, design, seed))
@@ -508,6 +526,7 @@ def path(
     n_restarts: int = 1,
     seed: int = 0,
     init: str = "uniform",
+    init_scale: str = "data",
     rang: float = 0.7,
     tol: float = 1e-6,
     max_iter: int = 5000,
@@ -538,7 +557,7 @@ def path(
         X, y, data=data, family=family, hidden=hidden, activation=activation, skip=skip,
         bias=bias, weights=weights, l2=fixed_l2, l1=fixed_l1, penalize_bias=penalize_bias,
     )  # fmt: skip
-    thetas0 = starting_values(problem.arch, n_restarts, seed, init, rang)
+    thetas0 = starting_values(_scale_target(problem, init_scale), n_restarts, seed, init, rang)
     p = fit_path(
         problem, kind, values, thetas0, cv=cv, select=select, seed=seed, tol=tol,
         max_iter=max_iter,

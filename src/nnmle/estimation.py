@@ -1,13 +1,26 @@
-"""One estimation: starts run on a problem, the best kept, its statistics and verdict.
+"""One estimation: starts run on a problem, the best kept, its statistics and verdicts.
 
 :func:`estimate` runs the starts (:func:`nnmle.starts.run_starts`), keeps the
 start with the lowest objective among the finite ones, computes the fit
-statistics at it and, for an unpenalized fit that stopped at the tolerance,
-whether the maximum likelihood estimate exists
-(:func:`nnmle.starts.check_divergence`). The outcome is an :class:`Estimate`:
-frozen data holding its :class:`~nnmle.problem.Problem` (as statsmodels'
-results hold ``.model``). A later verdict is a new value
-(``dataclasses.replace``), never a mutation.
+statistics at it, and then says what the point is (:func:`verdicts`), each
+verdict a new value (``dataclasses.replace``), never a mutation:
+
+1. **kinks** (relu): a fit the optimizer left ``stalled``/``max_iter`` on the
+   kinks of a piecewise-smooth objective is ``converged`` when its generalized
+   (Clarke) gradient vanishes (:func:`nnmle.starts.kink_stationarity`);
+2. **existence** (unpenalized fits, whatever the optimizer's status): weights
+   racing away give ``mle_not_exist`` (with separation named); a gaussian
+   exact fit with bounded weights gives ``exact_fit``, never "divergent"
+   (:func:`nnmle.starts.check_divergence`);
+3. **curvature** (fits that stopped at a stationary point: ``converged`` or
+   ``stalled``): a Hessian with negative eigenvalues makes it a ``saddle``
+   (:func:`nnmle.starts.hessian_check`: dense up to 2,000 weights, Lanczos
+   above); otherwise a network fitting no better than the intercept-only model
+   is on a ``plateau`` (saturated or dead units).
+
+Statuses 4–7 come with a ``UserWarning`` that names the fix. The outcome is an
+:class:`Estimate`: frozen data holding its :class:`~nnmle.problem.Problem` (as
+statsmodels' results hold ``.model``).
 """
 
 from __future__ import annotations
@@ -25,9 +38,19 @@ import numpy as np
 from .networks import Params, unravel
 from .problem import Problem
 from .solvers import Solver, choose_solver, status_message
-from .starts import DivergenceCheck, StartResult, check_divergence, run_starts
+from .starts import (
+    DivergenceCheck,
+    HessianCheck,
+    StartResult,
+    check_divergence,
+    hessian_check,
+    run_starts,
+)
 
-__all__ = ["Estimate", "as_estimate", "best_start", "estimate"]
+__all__ = ["Estimate", "as_estimate", "best_start", "estimate", "verdicts"]
+
+#: Deviance at least this fraction of the null deviance: a network on a plateau.
+PLATEAU_RTOL = 1e-9
 
 
 @dataclass(frozen=True)
@@ -55,6 +78,8 @@ class Estimate:
     seconds : float
     divergence : DivergenceCheck or None
         The weight-norm trace of an unpenalized fit, when it was checked.
+    hessian : HessianCheck or None
+        The Hessian's index at a stationary point, when it was checked.
     """
 
     problem: Problem = field(repr=False)
@@ -74,6 +99,7 @@ class Estimate:
     bic: float
     seconds: float = 0.0
     divergence: DivergenceCheck | None = field(default=None, repr=False)
+    hessian: HessianCheck | None = field(default=None, repr=False)
 
     @property
     def family(self):
@@ -162,8 +188,8 @@ def estimate(
     solver, executor, store, on_result, config
         As in :func:`nnmle.starts.run_starts`.
     check : bool
-        Check whether the MLE exists (unpenalized fits that converged or stalled)
-        and warn when it does not.
+        Give the verdicts of :func:`verdicts` (kinks, existence, curvature) and
+        warn where they find a problem.
     stacklevel : int
         For the warnings.
 
@@ -204,31 +230,88 @@ def estimate(
         bic=-2 * stats["loglik"] + k * math.log(n_eff),
         seconds=time.perf_counter() - t0,
     )
-    if check and solver.name == "lbfgs" and not problem.penalty.active:
-        est = with_divergence_verdict(est, stacklevel=stacklevel + 1)
+    return verdicts(est, stacklevel=stacklevel + 1) if check else est
+
+
+def verdicts(est: Estimate, stacklevel: int = 2) -> Estimate:
+    """``est`` with the verdicts of the module docstring (a new value; warns on a problem)."""
+    if est.problem.data is None:
+        return est
+    if not est.problem.penalty.active and est.status in ("converged", "stalled", "max_iter"):
+        est = _existence(est, stacklevel + 1)
+    if est.status in ("converged", "stalled"):
+        est = _curvature(est, stacklevel + 1)
     return est
 
 
-def with_divergence_verdict(est: Estimate, stacklevel: int = 2) -> Estimate:
-    """``est`` with the divergence check's verdict (a new value; warns when the MLE does not
-    exist). Applies to fits that converged or stalled; others are returned as they are."""
-    if est.status not in ("converged", "stalled") or est.problem.data is None:
-        return est
-    check = check_divergence(est.problem, est.theta, solver=est.solver)
+def _warn(est: Estimate, stacklevel: int) -> None:
+    warnings.warn(f"nnmle: {est.status}: {est.message}", UserWarning, stacklevel=stacklevel + 1)
+
+
+def _existence(est: Estimate, stacklevel: int) -> Estimate:
+    """Weights racing away (the MLE does not exist) or an exact fit (gaussian)."""
+    check = check_divergence(est.problem, est.theta)
     est = dataclasses.replace(est, divergence=check)
-    if not check.diverged:
-        return est
-    warnings.warn(
-        f"nnmle: fitted probabilities numerically 0 or 1 occurred ({check.describe()}): "
-        f"the maximum likelihood estimate does not exist (separated classes or an "
-        f"interpolating network), and the reported weights are only where the optimizer "
-        f"stopped. Fix: add a penalty, e.g. nnmle.fit(..., l2=0.01), and choose it with "
-        f"nnmle.path(X, y, l2=[...], cv=5).",
-        UserWarning,
-        stacklevel=stacklevel + 1,
-    )
-    return dataclasses.replace(
-        est,
-        status="mle_not_exist",
-        message=f"{status_message('mle_not_exist')} [{check.describe()}]",
-    )
+    # an optimizer stopped by its iteration limit may still be travelling to a finite optimum:
+    # then a growing norm is not enough, the means must reach the boundary or the weights explode;
+    # and a fit that did not converge with implausibly large weights has raced away already
+    diverged = check.diverged if est.status != "max_iter" else check.strong
+    if diverged or (est.status != "converged" and check.huge):
+        fam = est.family.name
+        separated = check.n_boundary and fam in ("bernoulli", "binomial", "multinomial")
+        what = (
+            "separation of the classes, fitted probabilities numerically 0 or 1: "
+            if separated
+            else ""
+        )
+        est = dataclasses.replace(
+            est,
+            status="mle_not_exist",
+            message=f"{status_message('mle_not_exist')} [{what}{check.describe()}]",
+        )
+        _warn(est, stacklevel + 1)
+    elif check.exact_fit:
+        est = dataclasses.replace(
+            est, status="exact_fit", message=f"{status_message('exact_fit')} [{check.describe()}]"
+        )
+        _warn(est, stacklevel + 1)
+    elif check.n_boundary:
+        # means on the boundary, but the weights no longer move: an extreme but finite
+        # estimate, or a separation the optimizer cannot follow in float64; say what is seen
+        note = (
+            f"fitted probabilities numerically 0 or 1 occurred for {check.n_boundary} "
+            f"observation(s) (largest weight {check.max_abs_weight:.4g}): possible "
+            f"(quasi-)separation, where the MLE does not exist; a penalty (l2=..., chosen with "
+            f"nnmle.path) gives a finite estimate"
+        )
+        est = dataclasses.replace(est, message=f"{est.message}; {note}")
+        warnings.warn(f"nnmle: {note}", UserWarning, stacklevel=stacklevel + 1)
+    return est
+
+
+def _curvature(est: Estimate, stacklevel: int) -> Estimate:
+    """A saddle (negative curvature) or a plateau (no better than the intercept-only model)."""
+    problem = est.problem
+    active = None
+    if problem.penalty.l1 > 0:  # the L1 kinks at zero weights: judge the smooth part only
+        zero = problem.penalized & (np.asarray(est.theta) == 0)
+        active = ~zero[problem.free]
+    check = hessian_check(problem, est.theta, est.grad_norm, active=active)
+    est = dataclasses.replace(est, hessian=check)
+    if check.index > 0:
+        est = dataclasses.replace(
+            est,
+            status="saddle",
+            message=f"{status_message('saddle')} [{check.index} negative eigenvalue(s), the "
+            f"most negative {check.lambda_min:.4g}; largest {check.lambda_max:.4g}]",
+        )
+        _warn(est, stacklevel + 1)
+    elif problem.arch.hidden and est.deviance >= (1.0 - PLATEAU_RTOL) * est.null_deviance:
+        est = dataclasses.replace(
+            est,
+            status="plateau",
+            message=f"{status_message('plateau')} [deviance {est.deviance:.6g}, null deviance "
+            f"{est.null_deviance:.6g}]",
+        )
+        _warn(est, stacklevel + 1)
+    return est

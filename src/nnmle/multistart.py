@@ -49,15 +49,16 @@ from .landscape import (
     hessian_spectrum,
     loss_barrier,
     nonconvexity_certificate,
-    positive_definite,
 )
 from .problem import Problem
-from .starts import StartResult, check_divergence
+from .starts import StartResult, check_divergence, positive_definite
 
 __all__ = ["Campaign", "Solution", "analyze_starts", "landscape_report", "run_campaign"]
 
 
-_CLASS_RANK = {"strict_min": 0, "degenerate_min": 0, "saddle": 0, "not_converged": 1, "diverged": 2}
+#: Order of the solutions table: minima (exact fits included) by objective, then saddles, then
+#: points that did not converge, then diverged starts; ``best`` is the first row.
+_CLASS_RANK = {"strict_min": 0, "degenerate_min": 0, "saddle": 1, "not_converged": 2, "diverged": 3}
 
 
 @dataclass
@@ -67,7 +68,7 @@ class Solution:
     Attributes
     ----------
     id : int
-        1 for the best, then by class (stationary points, not converged,
+        1 for the best, then by class (minima, saddles, not converged,
         diverged) and objective.
     objective, loglik : float
         Penalized objective and log-likelihood at the representative.
@@ -83,7 +84,7 @@ class Solution:
         Canonical weights of the representative.
     spectrum : Spectrum or None
         The Hessian's eigenvalues. A strict minimum certified by Cholesky
-        (:func:`~nnmle.landscape.positive_definite`) has none until
+        (:func:`~nnmle.starts.positive_definite`) has none until
         :meth:`Campaign.spectrum` computes them.
     flat : list of FlatDirection
         Named near-zero directions not explained by continuous symmetries.
@@ -174,7 +175,8 @@ class Campaign:
 
     @property
     def best(self) -> Solution:
-        """The solution with the lowest objective (not diverged when possible)."""
+        """The minimum with the lowest objective (exact fits included); when no start reached a
+        minimum, the lowest saddle, then the lowest non-converged point; diverged last."""
         return self.solutions[0]
 
     @property
@@ -184,7 +186,7 @@ class Campaign:
 
     def pair(self) -> tuple[Solution, Solution] | None:
         """The two best distinct solutions (stationary points first), or ``None``."""
-        stat = [s for s in self.solutions if _CLASS_RANK[s.kind] == 0]
+        stat = [s for s in self.solutions if _CLASS_RANK[s.kind] <= 1]
         pool = stat if len(stat) >= 2 else [s for s in self.solutions if s.kind != "diverged"]
         return (pool[0], pool[1]) if len(pool) >= 2 else None
 

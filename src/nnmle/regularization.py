@@ -27,7 +27,8 @@ problem has no rescaling, only the finite moves that keep the penalty.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+import warnings
+from dataclasses import dataclass, field
 from typing import Any
 
 import jax
@@ -49,6 +50,7 @@ __all__ = [
     "as_grid",
     "check_path_options",
     "fit_path",
+    "grid_edges",
     "log_evidence",
     "path_report",
     "penalty_symmetry_table",
@@ -78,8 +80,8 @@ class PathPoint:
         Held-out deviance summed over the folds, and its standard error
         ``sqrt(K) * sd(fold deviances)``; NaN without cross-validation.
     edf : float
-        Effective number of parameters ``tr(I (I + 2 l2 P)^-1)`` on the non-zero
-        weights (:func:`nnmle.inference.curvature`).
+        Effective number of parameters ``tr(F H^-1)`` on the non-zero weights
+        (:func:`nnmle.inference.curvature`).
     log_evidence : float
         Laplace approximation to the log marginal likelihood (:func:`log_evidence`);
         NaN where it is not defined.
@@ -131,6 +133,9 @@ class PathResult:
     group_order : int
         Order of the architecture's symmetry group (in the evidence).
     notes : list of str
+    edges : list of str
+        For every rule that chose an end of the grid: the optimum may lie outside
+        (also in ``notes``, and warned).
     """
 
     penalty: str
@@ -143,6 +148,7 @@ class PathResult:
     fit: Any
     group_order: int
     notes: list[str]
+    edges: list[str] = field(default_factory=list)
 
     def column(self, name: str) -> np.ndarray:
         """One attribute of every point as an array, e.g. ``path.column("cv_deviance")``."""
@@ -394,7 +400,10 @@ def fit_path(
             )
         )
     selected = _select(values, points)
-    notes = _path_notes(kind, fixed, cv, points)
+    edges = grid_edges(kind, values, selected)
+    notes = _path_notes(kind, fixed, cv, points) + edges
+    if edges:
+        warnings.warn("nnmle: " + "; ".join(edges), UserWarning, stacklevel=2)
     rule = selected[select]
     if rule is None:
         raise ValueError(
@@ -406,8 +415,38 @@ def fit_path(
     result = estimate(at, fits[i_sel][1][None, :], choose_solver(at, tol=tol, max_iter=max_iter))
     return PathResult(
         kind, values, fixed, points, len(folds), selected, select, result,
-        symmetry.group(problem).order, notes,
+        symmetry.group(problem).order, notes, edges,
     )  # fmt: skip
+
+
+def grid_edges(kind: str, values: np.ndarray, selected: dict) -> list[str]:
+    """Sentences for every rule that chose the largest or the smallest (non-zero) value of
+    the grid: the best penalty may lie outside it.
+
+    Examples
+    --------
+    >>> edges = grid_edges("l2", np.array([10.0, 1.0, 0.1]), {"cv_min": 10.0, "evidence": 1.0})
+    >>> len(edges), edges[0][:50]
+    (1, 'cv_min chose l2 = 10, the largest value of the gri')
+    """
+    out = []
+    if values.size < 2:
+        return out
+    hi, lo = float(values.max()), float(values.min())
+    for rule, v in selected.items():
+        if v is None:
+            continue
+        if v == hi:
+            out.append(
+                f"{rule} chose {kind} = {v:g}, the largest value of the grid: the best penalty "
+                f"may be larger; extend the grid (e.g. {kind}=[{10 * v:g}, {v:g}, ...])"
+            )
+        elif v == lo and v > 0:
+            out.append(
+                f"{rule} chose {kind} = {v:g}, the smallest value of the grid: the best penalty "
+                f"may be smaller; extend the grid (e.g. {kind}=[..., {v:g}, {v / 10:g}])"
+            )
+    return out
 
 
 def _select(values: np.ndarray, points: list[PathPoint]) -> dict:
@@ -430,7 +469,8 @@ def _path_notes(kind: str, fixed: dict, cv: int, points: list[PathPoint]) -> lis
         "objective = sum(w * nll) + l2 * sum(w^2) + l1 * sum(|w|) over penalized weights "
         + ("(biases included)" if fixed["penalize_bias"] else "(biases free)"),
         "cv_deviance: held-out deviance summed over the folds; cv_se = sqrt(K) sd(fold deviances)",
-        "edf = tr(I (I + 2 l2 P)^-1) on the non-zero weights",
+        "edf = tr(F H^-1) (F the Fisher information, H the penalized Hessian) on the "
+        "non-zero weights",
         "log_evidence: Laplace approximation + log|G| (symmetry group order); "
         "see nnmle.regularization.log_evidence",
     ]
@@ -455,6 +495,7 @@ def path_report(result: PathResult) -> dict:
         "selected": result.selected,
         "select": result.select,
         "notes": result.notes,
+        "edges": result.edges,
     }
 
 

@@ -1,10 +1,12 @@
-"""The information matrix at a fit and the attribution of its null space.
+"""The Fisher information at a fit and the attribution of its null space.
 
-:func:`information_matrix` computes the matrix whose (near) zero eigenvalues
-are the flat directions reported by :func:`nnmle.identifiability.identifiability`;
-:func:`null_space` counts them and splits them among candidate explanations
-(continuous symmetries of the problem's group, redundant units, collinear
-inputs), leaving the rest as unexplained.
+:func:`information_matrix` is the Fisher information ``J'WJ`` over the free
+weights; its null space is exactly the set of directions along which no fitted
+value moves. :func:`null_space` counts those directions and splits them among
+candidate explanations (continuous function-preserving moves: relu rescaling,
+identity-layer mixing; redundant units; collinear inputs), leaving the rest as
+unexplained; the per-weight verdict (data, penalty, none) comes from
+:func:`~nnmle.identifiability.identification` on the same matrices.
 """
 
 from __future__ import annotations
@@ -15,23 +17,25 @@ import jax
 import numpy as np
 
 from ..networks import Architecture, activation_fn
+from ..penalties import Penalty
 from ..problem import Problem
-from ..symmetry import Group, Net
+from ..symmetry import Group, Net, group
+from ._identification import Identification, identification
 
 __all__ = ["EIG_RTOL", "NullSpace", "information_matrix", "null_space"]
 
 #: Relative threshold for a zero eigenvalue (see :func:`null_space`).
 EIG_RTOL = 1e-8
+#: A candidate explains a null direction when their principal angle's cosine exceeds this.
+ANGLE_COS = 0.99
 
 
 def information_matrix(problem: Problem, theta: np.ndarray) -> np.ndarray:
-    """The matrix whose null space is analysed: the observed information at ``theta``.
+    """The matrix whose null space is analysed: the Fisher information ``J'WJ`` at ``theta``.
 
-    For now the Hessian of the *penalized* objective over the free weights
-    (:meth:`Problem.hessian <nnmle.problem.Problem.hessian>`; the L1 term has
-    no curvature). Switching to the Fisher information ``J'WJ``
-    (:meth:`Problem.information <nnmle.problem.Problem.information>`) is a
-    change of this one function.
+    Over the free weights, without the penalty
+    (:meth:`Problem.information <nnmle.problem.Problem.information>`); for a
+    GLM it equals the Hessian of the NLL.
 
     Examples
     --------
@@ -48,22 +52,26 @@ def information_matrix(problem: Problem, theta: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class NullSpace:
-    """Eigenvalues of the information matrix and how its null space splits.
+    """Eigenvalues of the Fisher information and how its null space splits.
 
     Attributes
     ----------
     eigenvalues : ndarray
-        Ascending.
+        Of the Fisher information over the free weights, ascending.
     threshold : float
-        ``max(rtol * max|lambda|, 10 * grad_norm)``: eigenvalues with absolute
-        value at or below it count as zero.
+        ``rtol * max(lambda)``: eigenvalues at or below it count as zero.
     grad_norm : float
         Gradient norm (free weights) at the point.
-    nullity, n_negative : int
+    nullity : int
+        Zero eigenvalues of the Fisher information.
+    n_negative : int
+        Negative eigenvalues of the penalized Hessian (not a local minimum).
     explained : list of dict
         ``{"reason", "count", "units"}``, in the order the candidates were tried.
     unexplained : int
         Null directions that no candidate explains.
+    identification : Identification
+        The per-weight verdict on the same matrices.
     """
 
     eigenvalues: np.ndarray
@@ -73,6 +81,7 @@ class NullSpace:
     n_negative: int
     explained: list[dict]
     unexplained: int
+    identification: Identification
 
     @property
     def rank(self) -> int:
@@ -89,14 +98,14 @@ def null_space(
     tol: float,
     rtol: float = EIG_RTOL,
 ) -> NullSpace:
-    """Count the (near) zero eigenvalues of :func:`information_matrix` and explain them.
+    """Count the zero eigenvalues of :func:`information_matrix` and explain them.
 
-    An eigenvalue counts as zero when ``|lambda| <= max(rtol * lambda_max,
-    10 * ||grad||)`` (at a point whose gradient is ``||grad||``, an exact
-    symmetry direction has curvature of that order, not exactly zero). A
-    candidate direction ``t`` explains a null direction when ``||M t|| / ||t||``
-    is below the same threshold; candidates are tried in order and each null
-    direction is counted once.
+    An eigenvalue counts as zero when ``lambda <= rtol * lambda_max`` (the
+    Fisher information does not depend on the gradient: a direction that leaves
+    the fitted values unchanged has exactly zero information, at any point). A
+    candidate subspace explains the null directions it nearly contains
+    (principal-angle cosines above :data:`ANGLE_COS`); candidates are tried in
+    order and each null direction is counted once.
 
     Parameters
     ----------
@@ -117,16 +126,17 @@ def null_space(
     -------
     NullSpace
     """
-    M = information_matrix(problem, theta)
     gnorm = float(np.linalg.norm(problem.gradient(theta)))
-    lam = np.linalg.eigvalsh(M)
-    lam_max = float(np.abs(lam).max(initial=0.0))
-    thr = max(rtol * lam_max, 10.0 * gnorm)
-    nullity = int(np.sum(np.abs(lam) <= thr))
+    ident = identification(problem, theta, gnorm, active=problem.free, rtol=rtol)
+    lam, vec = np.linalg.eigh(ident.fisher)
+    N = vec[:, lam <= ident.fisher_threshold]
     cands = _candidates(problem, theta, G, net, checks, tol)
-    explained, unexplained = _attribute(M, thr, nullity, cands, problem.free)
-    n_neg = int(np.sum(lam < -thr))
-    return NullSpace(lam, thr, gnorm, nullity, n_neg, explained, unexplained)
+    explained, unexplained = _attribute(N, cands, problem.free)
+    return NullSpace(
+        ident.fisher_eigenvalues, ident.fisher_threshold, gnorm, ident.nullity, ident.n_negative,
+        explained, unexplained,
+        ident,
+    )  # fmt: skip
 
 
 # --- candidate null directions -------------------------------------------------------------
@@ -187,7 +197,12 @@ class _Candidates:
 
 
 def _continuous(c: _Candidates, G: Group, net: Net, names) -> None:
-    """Tangents of the continuous part of the group, one candidate per layer and kind."""
+    """Tangents of the continuous function-preserving moves, one candidate per layer and kind.
+
+    ``G`` is the group of the *unpenalized* problem: the moves that keep the
+    fitted values (they are null directions of the Fisher information whether or
+    not the penalty keeps them too).
+    """
     for l, s in enumerate(G.layers):
         H, units = s.width, list(names[l + 1])
         eye = np.eye(H)
@@ -195,16 +210,9 @@ def _continuous(c: _Candidates, G: Group, net: Net, names) -> None:
             scaled = np.flatnonzero(s.unit_scales())
             vecs = [c.mixing(net, l, np.outer(eye[j], eye[j])) for j in scaled]
             c.add(f"rescaling of relu units (continuous symmetry, layer {l + 1})", units, vecs)
-        if s.mixing == "GL":
+        if s.mixing in ("GL", "O"):
             vecs = [c.mixing(net, l, np.outer(eye[i], eye[k])) for i in range(H) for k in range(H)]
             c.add(f"invertible mixing of identity units (GL({H}), layer {l + 1})", units, vecs)
-        elif s.mixing == "O":
-            vecs = [
-                c.mixing(net, l, np.outer(eye[i], eye[k]) - np.outer(eye[k], eye[i]))
-                for i in range(H)
-                for k in range(i + 1, H)
-            ]
-            c.add(f"rotations of identity units (O({H}), layer {l + 1})", units, vecs)
         if s.shifts:
             vecs = []
             for j in range(H):
@@ -220,7 +228,7 @@ def _candidates(
     arch = problem.arch
     c = _Candidates(arch)
     names = arch.unit_names()
-    _continuous(c, G, net, names)
+    _continuous(c, group(problem.with_penalty(Penalty())), net, names)
 
     if arch.hidden and all(a == "identity" for a in arch.activation):
         free = problem.free
@@ -340,24 +348,30 @@ def _collinear(c: _Candidates, arch: Architecture, X: np.ndarray, names) -> None
     c.add("collinear inputs (the design matrix is rank deficient)", list(names[0]), vecs)
 
 
-def _attribute(M, thr, nullity, cands: _Candidates, free) -> tuple[list[dict], int]:
-    """Split the null space of ``M`` among the candidate explanations."""
-    E = np.zeros((M.shape[0], 0))
+def _attribute(N: np.ndarray, cands: _Candidates, free) -> tuple[list[dict], int]:
+    """Split the null space (orthonormal columns ``N``) among the candidate explanations.
+
+    A candidate subspace explains the directions of ``N`` it nearly contains: the
+    principal angles between them have cosines above :data:`ANGLE_COS` (robust to
+    near-redundancies, e.g. units equal to 1e-6, whose exact null directions are
+    slightly rotated from the candidate's); each direction is counted once.
+    """
+    nullity = N.shape[1]
+    E = np.zeros((N.shape[0], 0))
     out = []
     for reason, units, vecs in cands.items:
         if nullity - E.shape[1] <= 0:
             break
         Q = _orth(np.stack(vecs, axis=1)[free])
-        if E.shape[1]:
-            Q = _orth(Q - E @ (E.T @ Q))
         if Q.shape[1] == 0:
             continue
-        _, s, Vt = np.linalg.svd(M @ Q, full_matrices=True)
-        s_full = np.concatenate([s, np.zeros(Q.shape[1] - s.size)])
-        keep = Vt[s_full <= thr]
-        count = min(keep.shape[0], nullity - E.shape[1])
+        U, cos, _ = np.linalg.svd(N.T @ Q, full_matrices=False)
+        inside = N @ U[:, cos > ANGLE_COS]
+        if E.shape[1] and inside.shape[1]:
+            inside = _orth(inside - E @ (E.T @ inside), rtol=0.5)
+        count = min(inside.shape[1], nullity - E.shape[1])
         if count == 0:
             continue
-        E = _orth(np.hstack([E, Q @ keep.T[:, :count]]))
+        E = _orth(np.hstack([E, inside[:, :count]]))
         out.append({"reason": reason, "count": int(count), "units": units})
     return out, nullity - E.shape[1]

@@ -49,13 +49,20 @@ class IdentifiabilityReport:
     reduced_n_params : int or None
     reduced_loglik, loglik : float or None
         Log-likelihoods of the smaller network and of the fit, on the data.
-    rank, nullity, n_negative : int or None
-        Of the information matrix (the Hessian of the penalized objective over
-        the free weights); ``None`` when not computed.
+    rank, nullity : int or None
+        Of the Fisher information ``J'WJ`` over the free weights; ``None`` when
+        not computed.
+    n_negative : int or None
+        Negative eigenvalues of the penalized Hessian (the fit is then not a
+        local minimum).
     threshold : float or None
-        Eigenvalues with absolute value at or below it count as zero.
+        Fisher eigenvalues at or below it count as zero.
     eigenvalues : list of float
-        All eigenvalues, ascending.
+        All eigenvalues of the Fisher information, ascending.
+    weights : list of dict
+        ``{"name", "identification"}`` per free weight: ``"data"`` (identified
+        by the data), ``"penalty"`` (only by the penalty) or ``"none"``
+        (:func:`~nnmle.identifiability.identification`).
     null_explained : list of dict
         ``{"reason", "count", "units"}``: how the null space splits.
     unexplained : int or None
@@ -90,6 +97,7 @@ class IdentifiabilityReport:
     eigenvalues: list[float]
     null_explained: list[dict]
     unexplained: int | None
+    weights: list[dict] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     reduced_params: Params | None = field(default=None, repr=False)
     reduced_arch: Architecture | None = field(default=None, repr=False)
@@ -112,10 +120,17 @@ class IdentifiabilityReport:
             text += f" x dimension {self.continuous_dim}"
         if self.rank is not None:
             text += (
-                f"; information rank {self.rank} of {self.n_params} "
+                f"; Fisher information rank {self.rank} of {self.n_params} "
                 f"({self.unexplained} unexplained null direction(s))"
             )
         return text
+
+    def counts(self) -> dict:
+        """Free weights per identification label (``data``, ``penalty``, ``none``)."""
+        out = {"data": 0, "penalty": 0, "none": 0}
+        for w in self.weights:
+            out[w["identification"]] += 1
+        return out
 
 
 def identifiability(
@@ -132,12 +147,15 @@ def identifiability(
     has zero outgoing weights, zero incoming weights (a constant) or incoming
     weights equal, opposite or proportional to another unit's; a reducible
     fit is reduced to a smaller network with the same log-likelihood
-    (:func:`reduce_network`). Then the (near) zero eigenvalues of the
-    information matrix (the Hessian of the penalized objective over the free
-    weights) are counted and each is attributed to the symmetry or redundancy
-    that explains it (relu rescaling, identity-layer mixing, zero outgoing
-    weights, dead, saturated or constant units, duplicate units, collinear
-    inputs); what is left is reported as unexplained.
+    (:func:`reduce_network`). Then the zero eigenvalues of the Fisher
+    information ``J'WJ`` over the free weights (directions along which no
+    fitted value moves) are counted and each is attributed to the symmetry or
+    redundancy that explains it (relu rescaling, identity-layer mixing, zero
+    outgoing weights, dead, saturated or constant units, duplicate units,
+    collinear inputs); what is left is reported as unexplained. Every free
+    weight is labelled identified by the data, only by the penalty, or not at
+    all (:func:`~nnmle.identifiability.identification`); the minimality
+    findings and the rank come from the same analysis.
 
     Parameters
     ----------
@@ -148,9 +166,7 @@ def identifiability(
         max(1, max|w|)``; relu and identity units are compared after scaling
         their incoming vectors to unit norm.
     rtol : float
-        Eigenvalues ``|lambda| <= max(rtol * lambda_max, 10 * ||grad||)`` count as
-        zero (at a point whose gradient is ``||grad||``, an exact symmetry
-        direction has curvature of that order, not exactly zero).
+        Fisher eigenvalues ``lambda <= rtol * lambda_max`` count as zero.
     information : bool
         Compute the information matrix (skipped above ``max_params`` free weights).
     max_params : int
@@ -234,10 +250,19 @@ def identifiability(
         eigenvalues=[] if ns is None else [float(v) for v in ns.eigenvalues],
         null_explained=[] if ns is None else ns.explained,
         unexplained=None if ns is None else ns.unexplained,
+        weights=[] if ns is None else _weight_labels(arch, ns.identification),
         notes=notes,
         reduced_params=red_p,
         reduced_arch=red_arch,
     )
+
+
+def _weight_labels(arch: Architecture, ident) -> list[dict]:
+    names = arch.param_names()
+    return [
+        {"name": names[j], "identification": lab}
+        for j, lab in zip(ident.positions, ident.labels, strict=True)
+    ]
 
 
 def _information_notes(est, problem, theta, grad_norm: float) -> list[str]:
@@ -247,8 +272,8 @@ def _information_notes(est, problem, theta, grad_norm: float) -> list[str]:
         notes.append("the L1 term is not differentiable at zero: its curvature is left out")
     if not est.converged:
         notes.append(
-            f"the fit did not converge (gradient norm {grad_norm:.2e}): the zero-eigenvalue "
-            "threshold is widened to 10 x gradient norm and the counts are approximate"
+            f"the fit did not converge (gradient norm {grad_norm:.2e}): the Hessian's "
+            "zero threshold is widened to 10 x gradient norm"
         )
     if problem.family.name in ("bernoulli", "binomial", "multinomial"):
         mu = problem.mean(theta)

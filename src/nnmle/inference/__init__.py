@@ -11,18 +11,27 @@ A network's weights are identified at best up to its symmetry group, so
 inference is done for the *canonical* weights (:func:`canonical_theta`:
 :func:`nnmle.symmetry.canonicalize` under the group of the fit's penalized
 objective, :func:`nnmle.symmetry.group`, so the canonical weights are still an
-optimum). Even then a weight may not be identified: when the observed
-information matrix ``I`` (the Hessian of the negative log-likelihood over the
-free weights) is singular, a weight with a non-zero component in its null
-space is *not identified*, and the table says so instead of printing numbers.
-An eigenvalue counts as zero when ``|lambda| <= max(1e-8 * max|lambda|, 10 * |grad|)``
-(the rule of :mod:`nnmle.identifiability`); a weight is not identified when
-its squared loading on the null space exceeds :data:`LOADING_TOL` (``1e-6``).
-Predictions are identified whatever the symmetry.
+optimum). Even then a weight may not be identified. Identification is judged
+on the Fisher information ``F = J'WJ`` (:func:`nnmle.identifiability.identification`),
+never on the observed Hessian at a penalized fit, and each weight is one of:
 
-Covariances (``H`` the Hessian of the *penalized* objective, ``H = I + 2 l2 P``
-with ``P`` the diagonal of penalized entries; ``H^-1`` its inverse, or the
-pseudo-inverse on the non-null eigenvectors when ``I`` is singular):
+* **identified by the data** (no component along the null space of ``F``):
+  std err, z, P>|z| and a confidence interval;
+* **identified only by the penalty** (it loads on the null space of ``F``, where
+  the penalized Hessian is positive definite): a std err and a *penalized*
+  (posterior-like) interval, but no z and no p: the data do not test it;
+* **not identified** (neither the data nor the penalty curve the objective along
+  it): no numbers.
+
+A Fisher eigenvalue is zero when ``lambda <= 1e-8 * max(lambda)``; a weight loads
+on a subspace when its squared loading exceeds :data:`LOADING_TOL` (``1e-6``).
+Predictions and other identified functions of the weights (effects) get
+intervals whatever the symmetry.
+
+Covariances (``H`` the observed Hessian of the *penalized* objective,
+``H = H_nll + 2 l2 P`` with ``P`` the diagonal of penalized entries; ``H^-1`` its
+inverse, or the pseudo-inverse on its eigenvectors above the zero threshold
+``max(1e-8 max|lambda|, 10 |grad|)``):
 
 * ``se="hessian"``: ``phi * H^-1``. The dispersion ``phi`` is 1, except for
   the gaussian family, whose objective is ``1/2 * sum of squared residuals``
@@ -42,9 +51,9 @@ pseudo-inverse on the non-null eigenvectors when ``I`` is singular):
 exactly to zero get no standard error; the others use the Hessian over the
 non-zero weights (a "post-selection" number, not a valid test).
 
-The effective number of parameters is ``edf = tr(I H^-1)``; with every
+The effective number of parameters is ``edf = tr(F H^-1)``; with every
 weight penalized it equals ``sum_i e_i / (e_i + 2 l2)`` over the eigenvalues
-``e_i`` of ``I``, and without a penalty the rank of ``I``.
+``e_i`` of ``F``, and without a penalty the rank of ``F``.
 
 Bootstrap replicates are units of work run by an executor's ``map``
 (:class:`nnmle.starts.LocalExecutor` threads by default,
@@ -53,10 +62,10 @@ problem with :func:`nnmle.starts.run_starts` and the solver
 :func:`nnmle.solvers.choose_solver` picks (proximal gradient under L1).
 """
 
+from ..identifiability import LOADING_TOL
 from ._bootstrap import Bootstrap, BootstrapJob, bootstrap, bootstrap_replicates
 from ._covariance import METHODS, Inference, infer, inference_table
 from ._curvature import (
-    LOADING_TOL,
     Curvature,
     active_mask,
     canonical_theta,

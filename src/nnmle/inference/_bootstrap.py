@@ -99,7 +99,7 @@ def bootstrap_replicates(shared: BootstrapJob, keys) -> list[tuple[np.ndarray, s
             thetas0 = np.asarray(shared.reference)[None, :]
         else:
             seed = int(rng.integers(2**31))
-            thetas0 = starting_values(shared.arch, shared.n_restarts, seed=seed)
+            thetas0 = starting_values(replicate, shared.n_restarts, seed=seed)
         starts = run_starts(replicate, thetas0, shared.solver, LocalExecutor(workers=1))
         best = best_start(starts)
         out.append((np.asarray(best.theta), best.status))

@@ -33,9 +33,14 @@ class Inference:
     coef : ndarray
         Canonical weights (what a summary shows).
     se, z, p, ci_low, ci_high : ndarray
-        NaN where the weight is not identified or was set to zero by the L1 penalty.
+        NaN where the weight is not identified or was set to zero by the L1
+        penalty; ``z`` and ``p`` also NaN where only the penalty identifies it
+        (its ``se`` and interval are then penalized, posterior-like numbers).
     identified : ndarray of bool
-        ``False`` for weights along a null direction of the information matrix.
+        ``True`` for weights identified by the data.
+    identification : tuple of str
+        Per weight: ``"data"``, ``"penalty"``, ``"none"`` or ``"zero"`` (set to
+        zero by the L1 penalty).
     zero : ndarray of bool
         Weights set exactly to zero by the L1 penalty (no standard error).
     cov : ndarray
@@ -68,6 +73,7 @@ class Inference:
     ci_high: np.ndarray
     identified: np.ndarray
     zero: np.ndarray
+    identification: tuple[str, ...]
     cov: np.ndarray = field(repr=False)
     index: np.ndarray = field(repr=False)
     theta: np.ndarray = field(repr=False)
@@ -81,18 +87,39 @@ class Inference:
 
     @property
     def not_identified(self) -> list[str]:
-        """Names of the weights that are not identified."""
-        return [n for n, ok in zip(self.names, self.identified, strict=True) if not ok]
+        """Names of the weights identified neither by the data nor by the penalty."""
+        return [n for n, lab in zip(self.names, self.identification, strict=True) if lab == "none"]
+
+    @property
+    def penalty_identified(self) -> list[str]:
+        """Names of the weights identified only by the penalty."""
+        return [
+            n for n, lab in zip(self.names, self.identification, strict=True) if lab == "penalty"
+        ]
 
     def table(self) -> list[dict]:
-        """One dict per free weight (the ``--json`` rows; see :func:`inference_table`)."""
+        """One dict per free weight (the ``--json`` rows; see :func:`inference_table`).
+
+        Every row has ``name``, ``value`` and ``identification`` (``"data"``,
+        ``"penalty"``, ``"none"``, ``"zero"``); a data-identified weight has
+        ``se``, ``z``, ``p``, ``ci_low``, ``ci_high``; a penalty-identified one
+        ``se``, ``ci_low``, ``ci_high`` and ``interval: "penalized"`` with ``z``
+        and ``p`` None; the others None numbers (``identified: False`` where the
+        weight is not identified, ``zero: True`` where L1 set it to zero).
+        """
         rows = []
         for j, name in enumerate(self.names):
-            row: dict = {"name": name, "value": float(self.coef[j])}
-            if not self.identified[j]:
-                row["identified"] = False
-            elif self.zero[j]:
+            lab = self.identification[j]
+            row: dict = {"name": name, "value": float(self.coef[j]), "identification": lab}
+            if lab == "none":
+                row.update(se=None, z=None, p=None, ci_low=None, ci_high=None, identified=False)
+            elif lab == "zero":
                 row.update(se=None, z=None, p=None, ci_low=None, ci_high=None, zero=True)
+            elif lab == "penalty":
+                row.update(
+                    se=float(self.se[j]), z=None, p=None, ci_low=float(self.ci_low[j]),
+                    ci_high=float(self.ci_high[j]), interval="penalized",
+                )  # fmt: skip
             else:
                 for key in ("se", "z", "p", "ci_low", "ci_high"):
                     row[key] = float(getattr(self, key)[j])
@@ -109,6 +136,7 @@ class Inference:
             "nullity": self.nullity,
             "n_negative": self.n_negative,
             "not_identified": self.not_identified,
+            "penalty_identified": self.penalty_identified,
             "weights": self.table(),
             "notes": list(self.notes),
         }
@@ -182,8 +210,9 @@ def infer(result, se: str = "hessian", level: float = 0.95, **bootstrap_options)
     all_names = arch.param_names()
     names = tuple(all_names[j] for j in free_pos)
     active_free = np.isin(free_pos, cur.positions)
-    identified = np.ones(len(names), dtype=bool)
-    identified[active_free] = cur.identified
+    labels = np.full(len(names), "zero", dtype=object)
+    labels[active_free] = cur.identification
+    identified = labels == "data"
     scale = 1.0
     boot = None
     if se == "hessian":
@@ -198,8 +227,8 @@ def infer(result, se: str = "hessian", level: float = 0.95, **bootstrap_options)
     coef = cur.theta[free_pos]
     se_v = np.full(len(names), np.nan)
     se_v[active_free] = np.sqrt(np.maximum(np.diag(cov), 0.0))
-    se_v[~identified] = np.nan
-    z = coef / se_v
+    se_v[(labels == "none") | (labels == "zero")] = np.nan
+    z = np.where(identified, coef / se_v, np.nan)
     p = 2.0 * stats.norm.sf(np.abs(z))
     q = stats.norm.ppf(0.5 + level / 2)
     lo, hi = coef - q * se_v, coef + q * se_v
@@ -218,6 +247,7 @@ def infer(result, se: str = "hessian", level: float = 0.95, **bootstrap_options)
         ci_high=hi,
         identified=identified,
         zero=~active_free,
+        identification=tuple(str(v) for v in labels),
         cov=cov,
         index=cur.positions,
         theta=cur.theta,
@@ -225,13 +255,13 @@ def infer(result, se: str = "hessian", level: float = 0.95, **bootstrap_options)
         scale=scale,
         nullity=cur.nullity,
         n_negative=cur.n_negative,
-        notes=tuple(_notes(est, cur, se, scale, identified, names)),
+        notes=tuple(_notes(est, cur, se, scale, labels, names)),
         bootstrap=boot,
         fit_theta=np.array(est.theta),
     )
 
 
-def _notes(est: Estimate, cur: Curvature, se: str, scale, identified, names) -> list[str]:
+def _notes(est: Estimate, cur: Curvature, se: str, scale, labels, names) -> list[str]:
     """What a reader of the numbers must know (method, dispersion, penalty, identification)."""
     notes = []
     if est.arch.hidden:
@@ -250,17 +280,24 @@ def _notes(est: Estimate, cur: Curvature, se: str, scale, identified, names) -> 
         notes.append("bootstrap: case resampling, replicates aligned to this fit; percentile CIs")
     if est.penalty.active:
         notes.append(
-            f"penalized fit: H includes the penalty's curvature; edf = tr(I H^-1) = {cur.edf:.4g}"
+            f"penalized fit: H includes the penalty's curvature; edf = tr(F H^-1) = {cur.edf:.4g}"
         )
     if est.penalty.l1 > 0:
         notes.append("weights set to zero by the L1 penalty have no standard error")
-    if not identified.all():
-        bad = [n for n, ok in zip(names, identified, strict=True) if not ok]
+    pen = [n for n, lab in zip(names, labels, strict=True) if lab == "penalty"]
+    none = [n for n, lab in zip(names, labels, strict=True) if lab == "none"]
+    if pen or none:
         notes.append(
-            f"information matrix singular (nullity {cur.nullity}): not identified: "
-            + ", ".join(bad)
-            + _reasons(est)
+            f"the Fisher information J'WJ is singular (nullity {cur.nullity}): the data do not "
+            "determine every weight" + _reasons(est)
         )
+    if pen:
+        notes.append(
+            "identified only by the penalty (std err and a penalized, posterior-like interval; "
+            "no z or p: the data do not test them): " + ", ".join(pen)
+        )
+    if none:
+        notes.append("not identified (neither by the data nor by the penalty): " + ", ".join(none))
     if cur.n_negative:
         notes.append(
             f"the Hessian of the objective has {cur.n_negative} negative eigenvalue(s): the fit "

@@ -8,21 +8,16 @@ import numpy as np
 
 from .. import symmetry
 from ..estimation import Estimate, as_estimate
-from ..identifiability import EIG_RTOL
-from ..penalties import Penalty
+from ..identifiability import identification
 from ..problem import Problem
 
 __all__ = [
-    "LOADING_TOL",
     "Curvature",
     "active_mask",
     "canonical_theta",
     "curvature",
     "effective_df",
 ]
-
-#: a weight is not identified when its squared loading on the null space exceeds this
-LOADING_TOL = 1e-6
 
 
 def canonical_theta(result) -> np.ndarray:
@@ -65,7 +60,7 @@ class Curvature(NamedTuple):
     positions : ndarray
         Flat positions of the active weights.
     info : ndarray
-        NLL Hessian (observed information) on the active weights.
+        The Fisher information ``J'WJ`` on the active weights.
     hinv : ndarray
         (Pseudo-)inverse of the penalized Hessian on the active weights.
     hess_eigs : ndarray
@@ -73,13 +68,16 @@ class Curvature(NamedTuple):
     n_penalized : int
         Active weights under the L2 penalty.
     identified : ndarray of bool
-        Per active weight.
+        Per active weight: identified by the data.
+    identification : tuple of str
+        Per active weight: ``"data"``, ``"penalty"`` or ``"none"``
+        (:func:`nnmle.identifiability.identification`).
     nullity : int
-        Zero eigenvalues of the information matrix.
+        Zero eigenvalues of the Fisher information.
     n_negative : int
         Negative eigenvalues of the penalized Hessian.
     edf : float
-        ``tr(I H^-1)``.
+        ``tr(F H^-1)``.
     """
 
     theta: np.ndarray
@@ -89,45 +87,31 @@ class Curvature(NamedTuple):
     hess_eigs: np.ndarray
     n_penalized: int
     identified: np.ndarray
+    identification: tuple[str, ...]
     nullity: int
     n_negative: int
     edf: float
 
 
-def _null_threshold(eigs: np.ndarray, grad_norm: float) -> float:
-    """An eigenvalue counts as zero below ``max(EIG_RTOL * max|lambda|, 10 * grad_norm)``."""
-    return max(EIG_RTOL * float(np.abs(eigs).max(initial=0.0)), 10.0 * float(grad_norm))
-
-
-def _identification(info: np.ndarray, grad_norm: float) -> tuple[np.ndarray, int, float]:
-    """Which weights are identified: the one place that decides.
-
-    A weight is not identified when its squared loading on the null space of
-    ``info`` exceeds :data:`LOADING_TOL`. Returns the per-weight verdict, the
-    nullity and the zero threshold (also used for the Hessian's pseudo-inverse).
-    """
-    lam, vec = np.linalg.eigh(info)
-    thr = _null_threshold(lam, grad_norm)
-    null = vec[:, np.abs(lam) <= thr]
-    return np.sum(null**2, axis=1) <= LOADING_TOL, int(null.shape[1]), thr
-
-
 def curvature(theta, problem: Problem, grad_norm: float = 0.0) -> Curvature:
-    """Information matrix, penalized Hessian, identification and ``edf`` at ``theta``.
+    """Fisher information, penalized Hessian, identification and ``edf`` at ``theta``.
 
-    The active weights are the free ones not set to zero by an L1 penalty. The
-    Hessian of the NLL on them is the observed information ``I``; the
-    penalized Hessian is ``H = I + 2 l2 P`` (``P`` the penalized entries; the L1
-    term has no curvature). Null directions of ``I`` use the threshold
-    ``max(1e-8 max|lambda|, 10 grad_norm)``; ``H^-1`` is the pseudo-inverse on
-    the eigenvectors of ``H`` above that threshold.
+    The active weights are the free ones not set to zero by an L1 penalty.
+    Identification comes from the Fisher information ``F = J'WJ`` on them
+    (:func:`nnmle.identifiability.identification`: identified by the data, only
+    by the penalty, or not at all). The covariance uses the penalized observed
+    Hessian ``H = H_nll + 2 l2 P`` (``P`` the penalized entries; the L1 term has
+    no curvature), pseudo-inverted on its eigenvectors above the zero threshold
+    ``max(1e-8 max|lambda|, 10 grad_norm)``. ``edf = tr(F H^-1)``: with every
+    weight penalized, ``sum_i e_i / (e_i + 2 l2)`` over the eigenvalues of ``F``
+    (at an optimum where ``H_nll = F``); without a penalty, the rank of ``F``.
 
     Parameters
     ----------
     theta : array of shape (n_total,)
     problem : Problem
     grad_norm : float
-        Gradient norm at ``theta`` (widens the zero threshold).
+        Gradient norm at ``theta`` (widens the zero threshold of ``H``).
 
     Returns
     -------
@@ -141,32 +125,28 @@ def curvature(theta, problem: Problem, grad_norm: float = 0.0) -> Curvature:
     >>> X = np.array([[0.0, 0.0], [1.0, 1.0], [2.0, 2.0]]); Y = np.array([[0.0], [1.0], [2.0]])
     >>> p = Problem.build(X, Y, np.ones(3), get_family("gaussian"), Architecture.build(2, ()))
     >>> cur = curvature(np.array([0.5, 0.5, 0.0]), p)   # x1 == x2: collinear
-    >>> cur.nullity, cur.identified.tolist()
-    (1, [False, False, True])
+    >>> cur.nullity, cur.identification
+    (1, ('none', 'none', 'data'))
     """
     theta = np.asarray(theta, dtype=np.float64)
-    active = active_mask(theta, problem)
-    index = np.flatnonzero(active)
-    pos = np.flatnonzero(active[problem.free])
-    H = problem.with_penalty(Penalty()).hessian(theta)
-    info = H[np.ix_(pos, pos)]
-    pmask = problem.penalized[index]
+    ident = identification(problem, theta, grad_norm, active=active_mask(theta, problem))
+    pmask = problem.penalized[ident.positions]
     l2 = float(problem.penalty.l2)
-    identified, nullity, thr = _identification(info, grad_norm)
-    lam_p, vec_p = np.linalg.eigh(info + np.diag(2.0 * l2 * pmask.astype(float)))
-    keep = lam_p > thr
+    lam_p, vec_p = np.linalg.eigh(ident.hessian)
+    keep = lam_p > ident.hessian_threshold
     hinv = (vec_p[:, keep] / lam_p[keep]) @ vec_p[:, keep].T
     return Curvature(
         theta=theta,
-        positions=index,
-        info=info,
+        positions=ident.positions,
+        info=ident.fisher,
         hinv=hinv,
         hess_eigs=lam_p,
         n_penalized=int(pmask.sum()) if l2 > 0 else 0,
-        identified=identified,
-        nullity=nullity,
-        n_negative=int(np.sum(lam_p < -thr)),
-        edf=float(np.trace(info @ hinv)),
+        identified=ident.identified,
+        identification=ident.labels,
+        nullity=ident.nullity,
+        n_negative=ident.n_negative,
+        edf=float(np.trace(ident.fisher @ hinv)),
     )
 
 
@@ -176,10 +156,10 @@ def fit_curvature(est: Estimate) -> Curvature:
 
 
 def effective_df(result) -> float:
-    """Effective number of parameters ``edf = tr(I H^-1)``.
+    """Effective number of parameters ``edf = tr(F H^-1)``.
 
     With every weight penalized it equals ``sum_i e_i / (e_i + 2 l2)`` over the
-    eigenvalues ``e_i`` of ``I``; without a penalty, the rank of ``I``.
+    eigenvalues ``e_i`` of the Fisher information; without a penalty, its rank.
 
     Parameters
     ----------

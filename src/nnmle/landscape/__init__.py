@@ -27,7 +27,7 @@ zero when ``|lambda| <= rtol * max|lambda|`` (``rtol = 1e-6`` by default):
   units, ``O(p)`` under an L2 penalty), which are flat at every critical
   point and do not make a minimum less strict.
 
-Small ``eigh`` calls run on one BLAS thread (:data:`SINGLE_THREAD_EIGH`).
+Small ``eigh`` calls run on one BLAS thread (:data:`nnmle.starts.SINGLE_THREAD_EIGH`).
 
 Stationary-point classes (:func:`classify`): ``diverged`` (non-finite, or
 weights beyond ``diverge_at``), ``not_converged`` (gradient norm above
@@ -48,16 +48,14 @@ from ._saddles import (
     linear_autoencoder,
     saddle_study,
 )
-from ._spectrum import (  # CLASSES, SINGLE_THREAD_EIGH: module constants, not in __all__
+from ._spectrum import (  # CLASSES: a module constant, not in __all__
     CLASSES,  # noqa: F401
-    SINGLE_THREAD_EIGH,  # noqa: F401
     FlatDirection,
     SpectralDensity,
     Spectrum,
     classify,
     flat_directions,
     hessian_spectrum,
-    positive_definite,
     spectral_density,
 )
 
@@ -79,7 +77,6 @@ __all__ = [
     "linear_autoencoder",
     "loss_barrier",
     "nonconvexity_certificate",
-    "positive_definite",
     "saddle_study",
     "spectral_density",
 ]

@@ -3,9 +3,7 @@ flat directions and the spectral density (stochastic Lanczos quadrature)."""
 
 from __future__ import annotations
 
-import contextlib
 import math
-import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,6 +14,7 @@ from scipy.sparse.linalg import LinearOperator, eigsh
 
 from .. import symmetry
 from ..problem import as_problem, flat_theta
+from ..starts import blas_threads
 
 CLASSES = ("strict_min", "degenerate_min", "saddle", "not_converged", "diverged")
 
@@ -98,32 +97,9 @@ class Spectrum:
         }
 
 
-#: A dense ``eigh`` runs on one BLAS thread up to this size, and at every size on
-#: machines with at most 4 cores: on a loaded 2-core machine one thread measured
-#: 10-100x faster at 321 x 321, 8x at 2000 and 2x at 4951 (OpenBLAS threads spin
-#: against XLA's and other processes').
-SINGLE_THREAD_EIGH = 2000
-
-
-_BLAS: list = []  # one cached threadpoolctl controller (building one costs ~5 ms)
-
-
-def _blas_threads(n: int):
-    """A context with one BLAS thread for an ``n x n`` dense factorization (policy above)."""
-    if n > SINGLE_THREAD_EIGH and (os.cpu_count() or 1) > 4:
-        return contextlib.nullcontext()
-    if not _BLAS:
-        try:
-            from threadpoolctl import ThreadpoolController
-        except ImportError:  # pragma: no cover - installed with scikit-learn
-            return contextlib.nullcontext()
-        _BLAS.append(ThreadpoolController())
-    return _BLAS[0].limit(limits=1, user_api="blas")
-
-
 def _eigh(H: np.ndarray, vectors: bool = True):
     """``scipy.linalg.eigh`` with the BLAS thread policy above."""
-    with _blas_threads(H.shape[0]):
+    with blas_threads(H.shape[0]):
         return scipy.linalg.eigh(H, eigvals_only=not vectors)
 
 
@@ -235,40 +211,6 @@ def hessian_spectrum(
         n_hvp=n_hvp,
         seconds=time.perf_counter() - t0,
     )
-
-
-def positive_definite(H: np.ndarray, rtol: float = 1e-6, seed: int = 0) -> tuple[bool, float]:
-    """Whether every eigenvalue of ``H`` exceeds ``rtol * max|lambda|``, without an ``eigh``.
-
-    ``max|lambda|`` comes from power iteration on ``H`` (relative change below
-    1e-6, at most 200 products); the test is a Cholesky factorization of
-    ``H - rtol * max|lambda| * I``, about a tenth of the cost of the
-    eigenvalues. Returns the verdict and the estimate of ``max|lambda|``. A
-    ``True`` certifies index 0 and nullity 0 at :func:`hessian_spectrum`'s
-    threshold (up to the power iteration's accuracy on the threshold itself).
-
-    Examples
-    --------
-    >>> positive_definite(np.diag([2.0, 1.0]))[0], positive_definite(np.diag([2.0, 0.0]))[0]
-    (True, False)
-    """
-    n = H.shape[0]
-    v = np.asarray(np.random.default_rng(seed).standard_normal(size=(n,)))
-    lam = 0.0
-    for _ in range(200):
-        w = H @ v
-        new = float(np.linalg.norm(w) / np.linalg.norm(v))
-        v = w / (float(np.linalg.norm(w)) or 1e-300)
-        if abs(new - lam) <= 1e-6 * new:
-            break
-        lam = new
-    lam = max(lam, new)
-    try:
-        with _blas_threads(n):
-            scipy.linalg.cholesky(H - rtol * lam * np.eye(n), check_finite=False)
-    except np.linalg.LinAlgError:
-        return False, lam
-    return True, lam
 
 
 def classify(

@@ -64,7 +64,9 @@ KEY_LABELS = {
     "final.l2": "final model: weight decay",
     "final.loglik": "final model: log-likelihood",
     "final.edf": "final model: effective degrees of freedom",
-    "final.n_identified": "final model: weights with standard errors",
+    "final.n_identified": "final model: weights identified by the data",
+    "final.n_penalty": "final model: weights identified only by the penalty",
+    "final.n_none": "final model: weights not identified",
 }
 
 _SECTION_TITLES = {
@@ -72,7 +74,7 @@ _SECTION_TITLES = {
     "glm": "No hidden layer: a GLM",
     "network": "A network with hidden units: not unique, not convex",
     "path": "Weight decay: weights racing away, and shrinking",
-    "final": "The final model: standard errors where identified",
+    "final": "The final model: identified by the data, by the penalty, or not at all",
     "store": "The campaign store",
 }
 
@@ -156,10 +158,16 @@ def _coef_rows(coefficients: list[dict]) -> tuple[list[str], list[list[str]]]:
     cols = ["weight", "coef", "std err", "z", "P>|z|", "CI low", "CI high"]
     rows = []
     for c in coefficients:
-        if c.get("identified") is False:
+        lab = c.get("identification", "none" if c.get("identified") is False else "data")
+        if lab == "none":
             rows.append([c["name"], fmt(c["value"]), "not identified", "", "", "", ""])
-        elif c.get("zero"):
+        elif lab == "zero" or c.get("zero"):
             rows.append([c["name"], fmt(c["value"]), "zero (L1)", "", "", "", ""])
+        elif lab == "penalty":
+            rows.append(
+                [c["name"], fmt(c["value"]), fmt(c["se"], 4), "penalty only", "",
+                 fmt(c["ci_low"], 4), fmt(c["ci_high"], 4)]
+            )  # fmt: skip
         else:
             rows.append(
                 [c["name"], fmt(c["value"])]
@@ -247,7 +255,12 @@ def _tables(story: Story) -> dict[str, list[tuple[str, list[str], list[list[str]
                 cells = [fmt(pr[k], 4) for k in ("mean", "lower", "upper")]
             preds.append([str(pr["row"]), str(pr["observed"]), *cells])
         out["final"] = [
-            (f"Final model (l2 = {fmt(f.l2)}), Hessian standard errors", cols, rows),
+            (
+                f"Final model (l2 = {fmt(f.l2)}): standard errors where the data identify the "
+                f"weights; 'penalty only': a penalized interval, no test",
+                cols,
+                rows,
+            ),
             (
                 f"Predictions with {lvl} confidence intervals",
                 ["case", "observed", "fitted mean", "lower", "upper"],

@@ -171,10 +171,13 @@ def _inference_rows(inf) -> tuple[list[str], list[list]]:
     columns = ["weight", "coef", "std err", "z", "P>|z|", f"[{lo:.4g}", f"{hi:.4g}]"]
     rows = []
     for w in inf.table():
-        if w.get("identified") is False:
+        lab = w.get("identification", "data")
+        if lab == "none":
             rows.append([w["name"], w["value"], "not identified", "", "", "", ""])
-        elif w.get("zero"):
+        elif lab == "zero":
             rows.append([w["name"], w["value"], "zero (L1)", "", "", "", ""])
+        elif lab == "penalty":
+            rows.append([w["name"], w["value"], w["se"], "penalty", "", w["ci_low"], w["ci_high"]])
         else:
             keys = ("se", "z", "p", "ci_low", "ci_high")
             rows.append([w["name"], w["value"], *(w[k] for k in keys)])

@@ -12,7 +12,9 @@ A solver is a :class:`Methods` tuple of pure functions (optax's
 
 Under ``jit`` nothing raises: a failure is a status code with a message a user
 reads (:data:`STATUS`), as optimistix's ``RESULTS``, so one diverging start of
-a multi-start campaign never aborts the others.
+a multi-start campaign never aborts the others. Solvers end with codes 0–3;
+codes 4–7 are verdicts given after a fit (:mod:`nnmle.estimation`): the MLE does
+not exist, an exact fit, a saddle, a plateau.
 """
 
 from __future__ import annotations
@@ -41,10 +43,30 @@ STATUS = {
     ),
     4: (
         "mle_not_exist",
-        "fitted probabilities numerically 0 or 1 (or an exact fit) occurred: the weights grow "
-        "without bound while the objective approaches its infimum, so the maximum likelihood "
-        "estimate does not exist (separated classes, an interpolating network). Fix: add a "
-        "penalty, e.g. l2=0.01, chosen with nnmle.path(...)",
+        "the weights grow without bound while the objective keeps falling towards its "
+        "infimum, so the maximum likelihood estimate does not exist (separated classes, "
+        "saturating units, an interpolating network); the reported weights are only where the "
+        "optimizer stopped. Fix: add a penalty, e.g. l2=0.01, chosen with nnmle.path(X, y, "
+        "l2=[...], cv=5)",
+    ),
+    5: (
+        "exact_fit",
+        "exact fit: the fitted values equal the observations (residual variance 0), so the "
+        "gaussian likelihood is unbounded as sigma^2 -> 0; the weights minimize the squared "
+        "error (they are finite) but sigma^2, AIC, BIC and standard errors are degenerate",
+    ),
+    6: (
+        "saddle",
+        "a stationary point that is not a minimum: the Hessian of the objective has negative "
+        "eigenvalues, a direction in which it still decreases (optimizers stall near saddles). "
+        "Fix: more starts (n_restarts=10), standardized inputs, or nnmle.escape_saddle(theta, res)",
+    ),
+    7: (
+        "plateau",
+        "stationary on a plateau: the network fits no better than the intercept-only model "
+        "(its hidden units are saturated or dead on the data), which is not a useful maximum of "
+        "the likelihood. Fix: more starts (n_restarts=10), standardized inputs, or "
+        "nnmle.escape_saddle(theta, res)",
     ),
 }
 

@@ -12,6 +12,13 @@ from ._divergence import DivergenceCheck, check_divergence, weight_norm_trace
 from ._local import LocalExecutor
 from ._result import StartResult, from_solution, starting_values
 from ._runner import run_starts
+from ._saddle import (
+    SINGLE_THREAD_EIGH,
+    HessianCheck,
+    blas_threads,
+    hessian_check,
+    positive_definite,
+)
 from ._store import (
     SCHEMA_VERSION,
     Store,
@@ -28,6 +35,11 @@ from ._store import (
 
 __all__ = [
     "SCHEMA_VERSION",
+    "SINGLE_THREAD_EIGH",
+    "HessianCheck",
+    "blas_threads",
+    "hessian_check",
+    "positive_definite",
     "DaskExecutor",
     "DivergenceCheck",
     "LocalExecutor",

@@ -1,19 +1,29 @@
-"""Diverging weights: does the maximum likelihood estimate exist?
+"""Diverging weights and exact fits: does the maximum likelihood estimate exist?
 
 Without a penalty the MLE of a network often does not exist: with separated
-classes (or a network flexible enough to interpolate), the negative
+classes, or saturating units that approach a step function, the negative
 log-likelihood decreases towards its infimum as the weights go to infinity,
 and an optimizer stops only because the gradient, which decays like the loss,
-falls below the tolerance. :func:`check_divergence` continues the optimizer
-for up to 50 iterations and records the weight norm at every iteration. The
-MLE is declared not to exist when the objective keeps falling, the fitted
-means reach the boundary of the parameter space (probabilities or class
-probabilities within 1e-8 of 0 or 1, Poisson means below 1e-8, or a gaussian
-deviance below 1e-10 of the null deviance: an exact fit, where the ML variance
-is 0), and either the weight norm races away (growth above ``max(1, 10%)``,
-the second half of the trace growing at least a quarter as much as the first)
-or the deviance at least halves. R's ``glm`` says the same with "fitted
-probabilities numerically 0 or 1 occurred".
+falls below the tolerance (or at its iteration limit). :func:`check_divergence`
+continues the optimizer for up to 50 iterations from where the fit stopped and
+records the weight norm at every iteration. The verdicts, in order:
+
+``diverged`` (the MLE does not exist)
+    the objective keeps falling and either the weight norm races away (growth
+    above ``max(1, 10%)``, the second half of the trace growing at least a
+    quarter as much as the first), or (families other than gaussian) fitted
+    means sit on the boundary of the parameter space (probabilities within 1e-8
+    of 0 or 1, Poisson means below 1e-8) while the deviance at least halves, or
+    the weights are already beyond :data:`DIVERGE_AT` (on the data's scale: see
+    :attr:`DivergenceCheck.limit`) with means on the boundary (the optimizer can
+    no longer move them). R's ``glm`` says "fitted probabilities numerically 0
+    or 1 occurred". A fit that did not converge with weights beyond the limit is
+    judged divergent by :mod:`nnmle.estimation` too.
+``exact_fit`` (gaussian)
+    the deviance is below 1e-10 of the null deviance while the weights stay
+    bounded: the fitted values equal the observations, the weights are a finite
+    minimizer of the squared error, and only the likelihood (profiled over
+    sigma^2 -> 0) is unbounded. Never called divergent.
 
 The check computes a :class:`DivergenceCheck` (a value); it never changes a
 result: the caller builds a new one with the verdict.
@@ -28,12 +38,15 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..solvers import advance, choose_solver, init_state, solution, start_key
+from ._result import data_scale
 
 __all__ = ["DivergenceCheck", "check_divergence", "weight_norm_trace"]
 
 CONTINUE_ITER = 50
 BOUNDARY_EPS = 1e-8
 EXACT_FIT = 1e-10
+#: Weights beyond this (in absolute value) with means on the boundary: diverged.
+DIVERGE_AT = 1e3
 
 
 @dataclass(frozen=True)
@@ -49,25 +62,47 @@ class DivergenceCheck:
         The objective at the same iterates.
     n_boundary : int
         Observations whose fitted mean is numerically on the boundary at the
-        last iterate (probability 0 or 1, Poisson mean 0; for gaussian: all,
-        when the fit is exact).
+        last iterate (probability 0 or 1, Poisson mean 0; gaussian: 0).
     diverged : bool
-        Whether the MLE does not exist by the rule in the module docstring.
+        Whether the MLE does not exist (module docstring).
+    exact_fit : bool
+        Gaussian: the fitted values equal the observations, weights bounded.
+    racing : bool
+        Whether the weight norm raced away along the continuation.
+    max_abs_weight : float
+        The largest absolute weight at the last iterate.
+    limit : float
+        :data:`DIVERGE_AT` on the data's scale: ``1e3 * max(1, 1 / min sd(x_j)) *
+        max(1, sd(y))`` (gaussian ``sd(y)``; 1 otherwise), the size beyond which a
+        weight is implausible for a finite estimate.
     """
 
     norms: np.ndarray
     objectives: np.ndarray
     n_boundary: int
     diverged: bool
+    exact_fit: bool = False
+    racing: bool = False
+    max_abs_weight: float = 0.0
+    limit: float = DIVERGE_AT
+
+    @property
+    def huge(self) -> bool:
+        """Whether the weights are beyond :attr:`limit`."""
+        return self.max_abs_weight > self.limit
 
     def describe(self) -> str:
         """One sentence on the trace."""
         n0, n1 = self.norms[0], self.norms[-1]
-        return (
+        text = (
             f"weight norm {n0:.4g} -> {n1:.4g} in {self.norms.size - 1} more iterations while "
-            f"the objective fell {self.objectives[0]:.3g} -> {self.objectives[-1]:.3g}; "
-            f"{self.n_boundary} fitted mean(s) numerically on the boundary"
+            f"the objective went {self.objectives[0]:.3g} -> {self.objectives[-1]:.3g}"
         )
+        if self.n_boundary:
+            text += f"; {self.n_boundary} fitted mean(s) numerically 0 or 1 (or a count of 0)"
+        if self.exact_fit:
+            text += "; residual sum of squares 0: an exact fit"
+        return text
 
     def to_dict(self) -> dict:
         """Plain-Python view."""
@@ -76,7 +111,17 @@ class DivergenceCheck:
             "objectives": self.objectives.tolist(),
             "n_boundary": self.n_boundary,
             "diverged": self.diverged,
+            "exact_fit": self.exact_fit,
+            "racing": self.racing,
+            "max_abs_weight": self.max_abs_weight,
         }
+
+    @property
+    def strong(self) -> bool:
+        """Divergence with evidence beyond a growing norm: means on the boundary or weights
+        beyond :data:`DIVERGE_AT` (what a fit stopped early by ``max_iter`` must show, since
+        an unfinished optimizer may still be travelling towards a finite optimum)."""
+        return self.diverged and (self.n_boundary > 0 or self.huge)
 
 
 def weight_norm_trace(problem, theta, n_iter: int = CONTINUE_ITER, solver=None):
@@ -112,8 +157,7 @@ def _boundary(problem, theta) -> tuple[int, float]:
     stats = problem.statistics(theta)
     used = problem.w > 0
     if fam.name == "gaussian":
-        exact = stats["deviance"] <= EXACT_FIT * stats["null_deviance"]
-        return (int(used.sum()) if exact else 0), stats["deviance"]
+        return 0, stats["deviance"]
     mu = problem.mean(theta)
     if fam.name == "poisson":
         return int(np.sum(used & (mu[:, 0] < BOUNDARY_EPS))), stats["deviance"]
@@ -149,13 +193,30 @@ def check_divergence(problem, theta, n_iter: int = CONTINUE_ITER, solver=None) -
     >>> p = Problem.build(X, Y, np.ones(4), get_family("bernoulli"), Architecture.build(1, ()))
     >>> check_divergence(p, np.array([20.0, 0.0])).diverged
     True
+    >>> gaussian = get_family("gaussian")
+    >>> g = Problem.build(X, 2 * X + 1, np.ones(4), gaussian, Architecture.build(1, ()))
+    >>> c = check_divergence(g, np.array([2.0, 1.0]))
+    >>> c.diverged, c.exact_fit
+    (False, True)
     """
     norms, values, last = weight_norm_trace(problem, theta, n_iter, solver)
     half = norms[norms.size // 2]
     growth = norms[-1] - norms[0]
-    racing = growth > max(1.0, 0.1 * norms[0]) and norms[-1] - half >= 0.25 * (half - norms[0])
-    dev0 = problem.statistics(theta)["deviance"]
+    racing = bool(
+        growth > max(1.0, 0.1 * norms[0]) and norms[-1] - half >= 0.25 * (half - norms[0])
+    )
+    stats0 = problem.statistics(theta)
     n_boundary, deviance = _boundary(problem, last)
-    collapsing = deviance <= 0.5 * dev0
-    diverged = bool(values[-1] < values[0] and n_boundary > 0 and (racing or collapsing))
-    return DivergenceCheck(norms, values, n_boundary, diverged)
+    falling = bool(values[-1] < values[0])
+    collapsing = deviance <= 0.5 * stats0["deviance"]
+    _, sd, _, sy = data_scale(problem)
+    limit = DIVERGE_AT * max(1.0, 1.0 / float(np.min(sd))) * max(1.0, sy)
+    huge = float(np.max(np.abs(theta), initial=0.0)) > limit
+    diverged = bool((falling and racing) or (n_boundary > 0 and ((falling and collapsing) or huge)))
+    exact = bool(
+        problem.family.name == "gaussian"
+        and not diverged
+        and stats0["deviance"] <= EXACT_FIT * stats0["null_deviance"]
+    )
+    biggest = float(np.max(np.abs(last), initial=0.0))
+    return DivergenceCheck(norms, values, n_boundary, diverged, exact, racing, biggest, limit)

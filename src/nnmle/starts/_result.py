@@ -1,13 +1,26 @@
-"""What one start produces (:class:`StartResult`) and how starts are drawn."""
+"""What one start produces (:class:`StartResult`) and how starts are drawn.
+
+Starting weights are drawn on the *standardized* scale of the data, then mapped
+exactly to the data's own scale: a first-layer weight is ``u / sd(x_j)`` and its
+bias is shifted by ``- sum_j mean(x_j) u_j / sd(x_j)`` (so every hidden unit
+starts with a pre-activation of spread ~``rang`` whatever the inputs' units), and
+the output layer starts around the intercept-only model: its bias is the null
+model's linear predictor plus a draw, its weights are multiplied by ``sd(y)``
+(gaussian). This is a convention about *starts* only (in the spirit of glmnet's
+internal standardization): the objective, its penalty and the estimate's scale
+stay those of the data as given. ``starting_values(problem.arch, ...)`` gives R
+nnet's raw draws (``fit(..., init_scale="raw")``).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
-from ..networks import Architecture, init_params
+from ..networks import Architecture, Layer, Params, effective, init_params, ravel, unravel
 from ..solvers import STATUS, Solution
 
 __all__ = ["StartResult", "from_solution", "starting_values"]
@@ -64,10 +77,19 @@ def from_solution(index: int, sol: Solution, seconds: float = 0.0) -> StartResul
 
 
 def starting_values(
-    arch: Architecture, n: int, seed: int = 0, init: str = "uniform", rang: float = 0.7, first=0
+    target, n: int, seed: int = 0, init: str = "uniform", rang: float = 0.7, first=0
 ) -> np.ndarray:
     """Starting vectors ``first .. first + n - 1``; start ``k`` uses ``fold_in(PRNGKey(seed), k)``,
     so it does not depend on how many starts are drawn.
+
+    Parameters
+    ----------
+    target : Problem or Architecture
+        A problem: draws on the standardized scale of its data, mapped to the
+        data's scale (module docstring). An architecture: raw draws (R nnet's).
+    n, seed, init, rang, first
+        How many, the seed, ``"uniform"`` (U(-rang, rang)) or ``"glorot"``, the
+        uniform half-width, the first start's index.
 
     Examples
     --------
@@ -76,12 +98,58 @@ def starting_values(
     >>> bool(np.array_equal(a[2], b[0]))
     True
     """
+    arch = target if isinstance(target, Architecture) else target.arch
     if n == 0:
         return np.zeros((0, arch.n_total))
     base = jax.random.PRNGKey(seed)
-    return np.stack(
+    raw = np.stack(
         [
             np.asarray(init_params(jax.random.fold_in(base, k), arch, init, rang))
             for k in range(first, first + n)
         ]
     ).reshape(n, arch.n_total)
+    if isinstance(target, Architecture) or target.data is None:
+        return raw
+    return np.stack([to_data_scale(target, th) for th in raw])
+
+
+def data_scale(problem) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """Weighted input means and sds, the null model's linear predictor and ``sd(y)``.
+
+    ``sd(y)`` is the gaussian residual sd of the intercept-only model (1 for the
+    other families); a constant input keeps sd 1.
+    """
+    X, w = problem.X, problem.w
+    tot = float(np.sum(w))
+    m = (w @ X) / tot
+    sd = np.sqrt((w @ (X - m) ** 2) / tot)
+    sd = np.where(sd > 0, sd, 1.0)
+    Y = jnp.asarray(problem.Y)
+    eta0 = np.asarray(problem.family.null_eta(Y, jnp.asarray(w)), dtype=np.float64)
+    sy = 1.0
+    if problem.family.has_dispersion:
+        sy = float(np.sqrt(np.sum(w * (problem.Y[:, 0] - eta0[0]) ** 2) / tot)) or 1.0
+    return m, sd, eta0, sy
+
+
+def to_data_scale(problem, theta: np.ndarray) -> np.ndarray:
+    """A start drawn on the standardized scale, mapped to the data's (module docstring)."""
+    arch = problem.arch
+    m, sd, eta0, sy = data_scale(problem)
+    p = unravel(jnp.asarray(theta), arch)
+    layers = [(np.array(la.W), np.array(la.b)) for la in p.layers]
+    W, b = layers[0]
+    if arch.bias[0]:
+        b = b - (m / sd) @ W
+    layers[0] = (W / sd[:, None], b)
+    V, c = layers[-1]
+    layers[-1] = (V * sy, eta0 + c * sy if arch.bias[-1] else c)
+    skip = p.skip
+    if skip is not None:
+        S = np.asarray(skip)
+        skip = jnp.asarray(S * sy / sd[:, None])
+        if arch.bias[-1]:
+            V, c = layers[-1]
+            layers[-1] = (V, c - sy * ((m / sd) @ S))
+    out = Params(tuple(Layer(jnp.asarray(a), jnp.asarray(bb)) for a, bb in layers), skip)
+    return np.asarray(effective(ravel(out, arch), arch))

@@ -153,7 +153,7 @@ def _separation(X: np.ndarray, y: np.ndarray) -> dict:
 def _campaign(problem: Problem, n_starts: int, seed: int, advance) -> Campaign:
     """``n_starts`` random starts on ``problem``, deduplicated and classified (as
     ``nnmle.multistart`` runs them: the same starts and job configuration)."""
-    thetas0 = draw_starts(problem.arch, n_starts, seed)
+    thetas0 = draw_starts(problem, n_starts, seed)
     return run_campaign(problem, thetas0, on_result=advance, config={"seed": seed, **START_CONFIG})
 
 
@@ -215,7 +215,7 @@ def _trace(problem: Problem, theta0: np.ndarray, n_iter: int) -> dict:
 
 def _unpenalized(problem: Problem, seed: int, advance) -> tuple[dict, np.ndarray]:
     """An unpenalized fit from one start, its divergence check, and its weight-norm trace."""
-    theta0 = draw_starts(problem.arch, 1, seed)
+    theta0 = draw_starts(problem, 1, seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # the story reports the divergence
         est = estimate(problem, theta0)
@@ -251,7 +251,7 @@ def _unpenalized(problem: Problem, seed: int, advance) -> tuple[dict, np.ndarray
 def _path(problem: Problem, grid: list[float], folds: int, select: str, seed: int):
     """The weight-decay path from one start (as ``nnmle.path`` fits it by default)."""
     return fit_path(
-        problem, "l2", grid, draw_starts(problem.arch, 1, seed), cv=folds, select=select, seed=seed
+        problem, "l2", grid, draw_starts(problem, 1, seed), cv=folds, select=select, seed=seed
     )
 
 
@@ -405,6 +405,8 @@ def _final_section(est: Estimate, frame, y, level: float, n_predictions: int) ->
         notes=list(inf.notes),
         predictions=preds,
         duplicates=_duplicate_units(inf.theta, est.arch),
+        n_penalty=len(inf.penalty_identified),
+        n_none=len(inf.not_identified),
     )
 
 
@@ -549,6 +551,7 @@ def compute_story(
         selected=dict(pres.selected),
         select=select,
         path_objective=float(pres.fit.objective),
+        edges=list(pres.edges),
     )
     camp = steps.run(
         "campaign",

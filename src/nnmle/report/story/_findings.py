@@ -218,6 +218,7 @@ def _path_findings(p: PathSection, network: NetworkSection | None) -> list[str]:
             f"{'cross-validation' if p.select != 'evidence' else 'the evidence'}, "
             f"l2 = {fmt(sel[p.select])}."
         )
+    out += [f"Edge of the grid: {e}." for e in p.edges]
     if network is not None:
         f_best = network.reference["objective"]
         tol = 1e-6 * max(1.0, abs(f_best))
@@ -244,15 +245,24 @@ def _final_findings(f: FinalSection, group_order: int | None) -> list[str]:
     twins = f" (one representative of {_int(group_order)} twins)" if group_order else ""
     if f.n_identified == f.n_params:
         out.append(
-            f"All {f.n_params} weights have standard errors: they are for the canonical "
+            f"All {f.n_params} weights are identified by the data (the Fisher information "
+            f"J'WJ has full rank) and have standard errors, z and p: they are for the canonical "
             f"weights{twins}; a twin has the same errors, permuted and sign-flipped."
         )
     else:
+        parts = [f"{f.n_identified} of {f.n_params} weights are identified by the data "
+                 f"(standard errors, z, p)"]  # fmt: skip
+        if f.n_penalty:
+            parts.append(
+                f"{f.n_penalty} only by the penalty (a penalized interval, but no test: the data "
+                f"do not determine them)"
+            )
+        if f.n_none:
+            parts.append(f"{f.n_none} not at all (no numbers)")
         out.append(
-            f"{f.n_identified} of {f.n_params} weights have standard errors; "
-            f"{f.n_params - f.n_identified} are not identified (the information matrix has "
-            f"{f.nullity} zero eigenvalue(s)) and get none. The errors are for the canonical "
-            f"weights{twins}."
+            "; ".join(parts) + f". The Fisher information J'WJ has {f.nullity} zero "
+            f"eigenvalue(s): directions along which no fitted value moves. The errors are for "
+            f"the canonical weights{twins}."
         )
     for d in f.duplicates:
         layer = f" of layer {d['layer']}" if d["layer"] > 1 else ""

@@ -24,7 +24,7 @@ DIVERGE_AT = 1e3
 EIG_RTOL = 1e-6
 #: How the starts are drawn (:func:`nnmle.starts.starting_values`, as :func:`nnmle.fit` draws
 #: them by default); with ``seed``, the job configuration of the campaign in a store.
-START_CONFIG: dict[str, Any] = {"init": "uniform", "rang": 0.7}
+START_CONFIG: dict[str, Any] = {"init": "uniform", "rang": 0.7, "init_scale": "data"}
 #: Version of the story's JSON layout.
 STORY_SCHEMA = 1
 
@@ -177,6 +177,8 @@ class PathSection:
         The rule whose choice the campaign and the final model use.
     path_objective : float
         The path's (warm-started) objective at the selected penalty.
+    edges : list of str
+        Rules that chose an end of the grid (the optimum may lie outside).
     """
 
     unpenalized: dict
@@ -186,6 +188,7 @@ class PathSection:
     selected: dict
     select: str
     path_objective: float
+    edges: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -199,8 +202,13 @@ class FinalSection:
     status : str
     level : float
     coefficients : list of dict
-        :meth:`nnmle.inference.Inference.table` rows (``identified: False`` where not).
+        :meth:`nnmle.inference.Inference.table` rows; ``identification`` is
+        ``"data"``, ``"penalty"``, ``"none"`` or ``"zero"``.
     n_identified, n_params, nullity, n_negative : int
+        Weights identified by the data, free weights, zero eigenvalues of the
+        Fisher information, negative eigenvalues of the penalized Hessian.
+    n_penalty, n_none : int
+        Weights identified only by the penalty, and not identified at all.
     notes : list of str
     predictions : list of dict
         ``row, observed, mean, lower, upper`` for a few cases (delta-method intervals).
@@ -226,6 +234,8 @@ class FinalSection:
     notes: list[str]
     predictions: list[dict]
     duplicates: list[dict] = field(default_factory=list)
+    n_penalty: int = 0
+    n_none: int = 0
 
 
 @dataclass
@@ -381,6 +391,8 @@ def key_numbers(story: Story) -> dict[str, Any]:
                 "final.loglik": f.loglik,
                 "final.edf": f.edf,
                 "final.n_identified": f.n_identified,
+                "final.n_penalty": f.n_penalty,
+                "final.n_none": f.n_none,
             }
         )
     return _plain(out)

@@ -27,9 +27,10 @@ from ._findings import findings
 from ._model import START_CONFIG, STORY_SCHEMA, StoreSection, Story, _plain
 
 
-def draw_starts(arch: Architecture, n: int, seed: int) -> np.ndarray:
-    """The story's ``n`` starting vectors (:data:`START_CONFIG`, as ``nnmle.fit`` draws them)."""
-    return starting_values(arch, n, seed, START_CONFIG["init"], START_CONFIG["rang"])
+def draw_starts(problem: Problem, n: int, seed: int) -> np.ndarray:
+    """The story's ``n`` starting vectors (:data:`START_CONFIG`, as ``nnmle.fit`` draws them:
+    on the standardized scale of the problem's data)."""
+    return starting_values(problem, n, seed, START_CONFIG["init"], START_CONFIG["rang"])
 
 
 def record_campaign(store, camp: Campaign, seed: int) -> None:
@@ -46,7 +47,7 @@ def record_campaign(store, camp: Campaign, seed: int) -> None:
     if est is None:
         raise ValueError("record_campaign needs a campaign that ran its fits (camp.estimate).")
     p = camp.problem
-    thetas0 = draw_starts(p.arch, len(est.starts), seed)
+    thetas0 = draw_starts(p, len(est.starts), seed)
     job_config = problem_config(
         p, est.solver, LocalExecutor().identity(), seed=seed, **START_CONFIG
     )
