@@ -6,8 +6,10 @@ statistics at it, and then says what the point is (:func:`verdicts`), each
 verdict a new value (``dataclasses.replace``), never a mutation:
 
 1. **kinks** (relu): a fit the optimizer left ``stalled``/``max_iter`` on the
-   kinks of a piecewise-smooth objective is ``converged`` when its generalized
-   (Clarke) gradient vanishes (:func:`nnmle.starts.kink_stationarity`);
+   kinks of a piecewise-smooth objective is ``converged`` when, after Newton
+   steps along the kinks (:func:`nnmle.starts.polish_kinks`), its minimal-norm
+   generalized (Clarke) gradient is at most the solver's tolerance
+   (:func:`nnmle.starts.kink_stationarity`);
 2. **existence** (unpenalized fits, whatever the optimizer's status): weights
    racing away give ``mle_not_exist`` (with separation named); a gaussian
    exact fit with bounded weights gives ``exact_fit``, never "divergent"
@@ -41,9 +43,12 @@ from .solvers import Solver, choose_solver, status_message
 from .starts import (
     DivergenceCheck,
     HessianCheck,
+    KinkCheck,
     StartResult,
     check_divergence,
+    has_kinks,
     hessian_check,
+    polish_kinks,
     run_starts,
 )
 
@@ -80,6 +85,8 @@ class Estimate:
         The weight-norm trace of an unpenalized fit, when it was checked.
     hessian : HessianCheck or None
         The Hessian's index at a stationary point, when it was checked.
+    kinks : KinkCheck or None
+        The generalized-gradient check of a relu fit the optimizer left stalled.
     """
 
     problem: Problem = field(repr=False)
@@ -100,6 +107,7 @@ class Estimate:
     seconds: float = 0.0
     divergence: DivergenceCheck | None = field(default=None, repr=False)
     hessian: HessianCheck | None = field(default=None, repr=False)
+    kinks: KinkCheck | None = field(default=None, repr=False)
 
     @property
     def family(self):
@@ -237,6 +245,8 @@ def verdicts(est: Estimate, stacklevel: int = 2) -> Estimate:
     """``est`` with the verdicts of the module docstring (a new value; warns on a problem)."""
     if est.problem.data is None:
         return est
+    if est.status in ("stalled", "max_iter") and has_kinks(est.arch) and est.penalty.l1 == 0:
+        est = _kinks(est)
     if not est.problem.penalty.active and est.status in ("converged", "stalled", "max_iter"):
         est = _existence(est, stacklevel + 1)
     if est.status in ("converged", "stalled"):
@@ -246,6 +256,40 @@ def verdicts(est: Estimate, stacklevel: int = 2) -> Estimate:
 
 def _warn(est: Estimate, stacklevel: int) -> None:
     warnings.warn(f"nnmle: {est.status}: {est.message}", UserWarning, stacklevel=stacklevel + 1)
+
+
+def _kinks(est: Estimate) -> Estimate:
+    """A relu fit stalled on kinks: stationary when its generalized gradient vanishes.
+
+    :func:`nnmle.starts.polish_kinks` takes Newton steps along the kinks first (they
+    never raise the objective; on a minimum they move it by ~1e-8); the verdict
+    compares the minimal-norm generalized gradient with the solver's tolerance.
+    """
+    theta, check = polish_kinks(est.problem, est.theta)
+    if not check.stationary(est.tol):
+        return dataclasses.replace(est, kinks=check)
+    stats = est.problem.statistics(theta)
+    n_eff = est.n_obs if est.family.name == "binomial" else float(np.sum(est.problem.w))
+    k = est.n_params
+    return dataclasses.replace(
+        est,
+        theta=np.asarray(theta),
+        objective=est.problem.objective(theta),
+        grad_norm=check.generalized_grad_norm,
+        status="converged",
+        message=(
+            f"stationary in the generalized (Clarke) sense: on {check.n_kinks} relu kink(s) "
+            f"the minimal-norm generalized gradient is {check.generalized_grad_norm:.2e} <= "
+            f"tol {est.tol:g} (the plain gradient, {check.grad_norm:.2e}, does not vanish on a "
+            f"kink; see nnmle.starts.kink_stationarity)"
+        ),
+        loglik=stats["loglik"],
+        deviance=stats["deviance"],
+        scale=stats["scale"],
+        aic=-2 * stats["loglik"] + 2 * k,
+        bic=-2 * stats["loglik"] + k * math.log(n_eff),
+        kinks=check,
+    )
 
 
 def _existence(est: Estimate, stacklevel: int) -> Estimate:
@@ -275,8 +319,8 @@ def _existence(est: Estimate, stacklevel: int) -> Estimate:
             est, status="exact_fit", message=f"{status_message('exact_fit')} [{check.describe()}]"
         )
         _warn(est, stacklevel + 1)
-    elif check.n_boundary:
-        # means on the boundary, but the weights no longer move: an extreme but finite
+    elif check.n_boundary and check.max_abs_weight > check.limit / 10:
+        # means on the boundary and large weights that no longer move: an extreme but finite
         # estimate, or a separation the optimizer cannot follow in float64; say what is seen
         note = (
             f"fitted probabilities numerically 0 or 1 occurred for {check.n_boundary} "

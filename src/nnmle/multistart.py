@@ -51,7 +51,7 @@ from .landscape import (
     nonconvexity_certificate,
 )
 from .problem import Problem
-from .starts import StartResult, check_divergence, positive_definite
+from .starts import StartResult, check_divergence, has_kinks, polish_kinks, positive_definite
 
 __all__ = ["Campaign", "Solution", "analyze_starts", "landscape_report", "run_campaign"]
 
@@ -75,7 +75,9 @@ class Solution:
     starts : list of int
         Indices of the starts that reached it.
     grad_norm : float
-        Gradient norm at the representative (the start closest to stationary).
+        Gradient norm at the representative (the start closest to stationary); for
+        relu networks stalled on kinks, the minimal-norm generalized gradient after
+        Newton steps along the kinks (:func:`nnmle.starts.polish_kinks`).
     index, nullity, nullity_symmetry : int or None
         Negative and near-zero Hessian eigenvalues (``None`` when not computed).
     kind : str
@@ -91,6 +93,8 @@ class Solution:
     best : bool
     lambda_max : float or None
         Largest Hessian eigenvalue in magnitude (power iteration when certified by Cholesky).
+    n_kinks : int or None
+        Relu kinks of a solution found stationary in the generalized sense.
     """
 
     id: int
@@ -107,6 +111,7 @@ class Solution:
     flat: list[FlatDirection] = field(default_factory=list, repr=False)
     best: bool = False
     lambda_max: float | None = None
+    n_kinks: int | None = None
 
     @property
     def count(self) -> int:
@@ -131,6 +136,7 @@ class Solution:
             "lambda_min": None if s is None else s.lambda_min,
             "lambda_max": self.lambda_max if s is None else s.lambda_max,
             "flat_directions": [d.text for d in self.flat],
+            "n_kinks": self.n_kinks,
         }
 
 
@@ -473,6 +479,18 @@ def _solution(
     members, rep, ll, canon, problem, check, hessian, grad_tol, eig_rtol, dense_max, diverge_at
 ) -> Solution:
     r = canon[rep]
+    n_kinks = None
+    if r.grad_norm > grad_tol and has_kinks(problem.arch) and problem.penalty.l1 == 0:
+        # relu: stationary on its kinks? (the generalized gradient, after Newton steps along them)
+        theta, kc = polish_kinks(problem, r.theta)
+        if kc.stationary(grad_tol):
+            r = dataclasses.replace(
+                r,
+                theta=theta,
+                objective=problem.objective(theta),
+                grad_norm=kc.generalized_grad_norm,
+            )
+            n_kinks = kc.n_kinks
     spec, flat, lam_max = None, [], None
     index = nullity = n_sym = None
     kind = classify(r.grad_norm, None, grad_tol=grad_tol)
@@ -513,6 +531,7 @@ def _solution(
         spec,
         flat,
         lambda_max=lam_max,
+        n_kinks=n_kinks,
     )
 
 

@@ -429,7 +429,7 @@ def grid_edges(kind: str, values: np.ndarray, selected: dict) -> list[str]:
     >>> len(edges), edges[0][:50]
     (1, 'cv_min chose l2 = 10, the largest value of the gri')
     """
-    out = []
+    out: list[str] = []
     if values.size < 2:
         return out
     hi, lo = float(values.max()), float(values.min())

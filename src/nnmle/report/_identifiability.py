@@ -36,8 +36,8 @@ def render_identifiability(report: IdentifiabilityReport | dict) -> str:
     lines += _minimality_lines(r)
     if r.rank is not None:
         lines.append(
-            f"  Information matrix: rank {r.rank} of {r.n_params}, {r.nullity} (near) zero "
-            f"eigenvalue(s) (|lambda| <= {r.threshold:.2e}), {r.n_negative} negative."
+            f"  Fisher information J'WJ: rank {r.rank} of {r.n_params}; {r.nullity} zero "
+            f"eigenvalue(s) (<= {r.threshold:.2e}): directions along which no fitted value moves."
         )
         for e in r.null_explained:
             lines.append(f"    - {e['count']} from {e['reason']}")
@@ -46,13 +46,35 @@ def render_identifiability(report: IdentifiabilityReport | dict) -> str:
                 f"    - {r.unexplained} unexplained (flat directions of the likelihood itself: "
                 "too few data, separation, or a near-redundancy below the checks' tolerance)"
             )
+        lines += _weight_lines(r)
         if r.n_negative:
             lines.append(
-                "  Negative eigenvalues: the fit is not a local minimum (a saddle point or "
-                "not converged)."
+                f"  The penalized Hessian has {r.n_negative} negative eigenvalue(s): the fit is "
+                "not a local minimum (a saddle point, or not converged)."
             )
     lines += [f"  Note: {n}" for n in r.notes]
     return "\n".join(lines)
+
+
+def _weight_lines(r: IdentifiabilityReport) -> list[str]:
+    """The weights by identification, in plain words."""
+    if not r.weights:
+        return []
+    by: dict[str, list[str]] = {"data": [], "penalty": [], "none": []}
+    for w in r.weights:
+        by[w["identification"]].append(w["name"])
+    lines = [f"  Identified by the data: {len(by['data'])} of {r.n_params} weights."]
+    if by["penalty"]:
+        lines.append(
+            f"  Identified only by the penalty ({len(by['penalty'])}: the data do not determine "
+            f"them; their intervals are penalized, never tests): {', '.join(by['penalty'])}"
+        )
+    if by["none"]:
+        lines.append(
+            f"  Not identified ({len(by['none'])}: neither the data nor the penalty determine "
+            f"them): {', '.join(by['none'])}"
+        )
+    return lines
 
 
 def _minimality_lines(r: IdentifiabilityReport) -> list[str]:

@@ -19,6 +19,7 @@ from ._saddle import (
     hessian_check,
     positive_definite,
 )
+from ._stationarity import KinkCheck, has_kinks, kink_stationarity, polish_kinks
 from ._store import (
     SCHEMA_VERSION,
     Store,
@@ -37,8 +38,11 @@ __all__ = [
     "SCHEMA_VERSION",
     "SINGLE_THREAD_EIGH",
     "HessianCheck",
+    "KinkCheck",
     "blas_threads",
+    "has_kinks",
     "hessian_check",
+    "kink_stationarity",
     "positive_definite",
     "DaskExecutor",
     "DivergenceCheck",
@@ -56,6 +60,7 @@ __all__ = [
     "jsonable",
     "map_units",
     "opened",
+    "polish_kinks",
     "problem_config",
     "run_starts",
     "starting_values",
