@@ -17,14 +17,17 @@
    Accuracy against a reference: the dense spectrum at 5,000 parameters, a
    tight eigsh (tol 1e-12) at 100,000. Target: nnmle's most negative
    eigenvalue in less time than power iteration needs for the largest.
-3. saddles: gradient descent, Adam and L-BFGS from small weights on a linear
+3. teacher-student: 200 starts of a 10-relu-unit teacher-student problem
+   (20,000 rows): the analysis against the fitting time (target 25%).
+4. saddles: gradient descent, Adam and L-BFGS from small weights on a linear
    autoencoder (closed-form critical values): how often and how long each
    stalls near a saddle.
 
 One JSON line per measurement. The machine may be shared: the load average
 is recorded with each line.
 
-Usage: python bench/landscape.py [--starts 200] [--big 300] [--skip campaign,spectrum,saddles]
+Usage: python bench/landscape.py [--starts 200] [--big 300]
+       [--skip campaign,teacher,spectrum,saddles]
 """
 
 from __future__ import annotations
@@ -112,6 +115,59 @@ def campaign(n_starts: int) -> None:
         barrier_raw=None if bar is None else bar.barrier_raw,
         barrier_aligned=None if bar is None else bar.barrier_aligned,
         barrier_s=round(t_bar, 3),
+    )
+
+
+def teacher_student(n_starts: int, n: int = 20_000, k: int = 10) -> None:
+    """200 starts of a k-relu-unit teacher-student problem (issue 15, target 4).
+
+    Inputs N(0, I_k), ``y = sum_j relu(x_j)`` (the teacher: identity hidden
+    weights, output weights 1), a student with k relu units, no biases and its
+    output weights frozen at 1, gaussian family. The analysis (canonical forms,
+    dedup by hashing them, one Hessian and the kink check per distinct
+    solution) against the fitting time; barriers are not part of it (only on
+    request, between the best distinct solutions: timed separately).
+    """
+    from nnmle.multistart import run_campaign
+    from nnmle.networks import Layer, Params
+    from nnmle.starts import starting_values
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((n, k))
+    y = np.maximum(X, 0).sum(1, keepdims=True)
+    hidden = Layer(jnp.full((k, k), jnp.nan), jnp.full(k, jnp.nan))
+    mask = Params((hidden, Layer(jnp.ones((k, 1)), jnp.full(1, jnp.nan))))
+    arch = Architecture.build(k, (k,), activation="relu", bias=False, mask=mask)
+    prob = Problem.build(X, y, np.ones(n), nnmle.get_family("gaussian"), arch)
+    thetas0 = starting_values(prob, n_starts, seed=0)
+    solver = choose_solver(prob, tol=1e-8, max_iter=3000)
+    run_starts(prob, thetas0[:3], choose_solver(prob, tol=1e-8, max_iter=5), LocalExecutor())
+    c = run_campaign(prob, thetas0, solver)
+    t = c.timings
+    overhead = t["canonicalize"] + t["dedup"] + t["hessian"]
+    classes: dict[str, int] = {}
+    for s in c.solutions:
+        classes[s.kind] = classes.get(s.kind, 0) + s.count
+    t0 = time.perf_counter()
+    bar = c.barrier()
+    t_bar = time.perf_counter() - t0
+    emit(
+        measurement="campaign_teacher_student",
+        network=f"{k}-{k}-1 relu, no biases, output weights frozen at 1, gaussian, n={n}",
+        n_starts=c.n_starts,
+        n_solutions=len(c.solutions),
+        starts_by_class=classes,
+        best_objective=c.best.objective,
+        best_count=c.best.count,
+        fit_s=round(t["fit"], 3),
+        canonicalize_s=round(t["canonicalize"], 3),
+        dedup_s=round(t["dedup"], 3),
+        hessian_s=round(t["hessian"], 3),
+        overhead_s=round(overhead, 3),
+        overhead_frac=round(overhead / t["fit"], 4),
+        target_frac=0.25,
+        barrier_best_two_s=round(t_bar, 3),
+        barrier_aligned=None if bar is None else bar.barrier_aligned,
     )
 
 
@@ -277,6 +333,8 @@ def main() -> None:
     skip = set(filter(None, args.skip.split(",")))
     if "campaign" not in skip:
         campaign(args.starts)
+    if "teacher" not in skip:
+        teacher_student(args.starts)
     if "spectrum" not in skip:
         spectrum((150,), dense=True)  # 4,951 parameters
         spectrum((args.big, args.big), dense=False)  # 99,901 parameters at width 300

@@ -3,12 +3,17 @@
 The problem: breast-cancer data standardized, a 30-10-1 network with logistic
 hidden units, bernoulli family, objective = NLL + 0.01 * sum of squares of all
 weights including biases (R nnet's size=10, decay=0.01, entropy=TRUE). Each
-system runs N starts (default 100) to a tight tolerance. One JSON line per
-system / variant: ms per start, best and median objective in the system's own
-convention, and nnmle's objective (and gradient norm) on the system's
-solutions where they can be imported.
+system runs the same N starting points (default 100; nnmle's starting weights,
+passed to nnet as ``Wts=`` and to scikit-learn as ``coefs_`` before a
+``warm_start`` fit) to a tight tolerance, and every system gets the same cores
+(``--cores``, default 2: nnmle's worker threads, scikit-learn under
+``joblib.Parallel(n_jobs=2)``, nnet under ``parallel::mclapply(mc.cores=2)``).
+One JSON line per system / variant: ms per start, best, 10% quantile and median
+objective in the system's own convention, and nnmle's objective (and gradient
+norm) on the system's solutions where they can be imported.
 
-Usage: python bench/restarts.py [--starts 100] [--variants threads,sequential,pool8,vmap]
+Usage: python bench/restarts.py [--starts 100] [--cores 2]
+       [--variants threads,sequential,pool8,vmap]
 """
 
 from __future__ import annotations
@@ -93,8 +98,7 @@ def bench_nnmle(n_starts, variants, tol):
             workers=w,
             n_starts=n_starts,
             ms_per_start=round(1000 * el / n_starts, 2),
-            best_objective=float(objs.min()),
-            median_objective=float(np.median(objs)),
+            **_spread(objs),
             converged=int(sum(r.status == "converged" for r in res)),
             mean_iterations=float(np.mean([r.n_iter for r in res])),
             max_grad_norm=float(max(r.grad_norm for r in res)),
@@ -104,73 +108,148 @@ def bench_nnmle(n_starts, variants, tol):
     return out
 
 
-def bench_sklearn(n_starts, tol):
+def profile(n_starts, tol):
+    """Where one start's time goes, on one thread: the value-and-gradient alone (a compiled
+    loop of 2,000 evaluations) against a whole L-BFGS iteration (the sequential run's time
+    over its iterations); the rest is the optimizer's bookkeeping and its line search."""
+    import jax
+    import jax.numpy as jnp
+
+    from nnmle.problem import objective
+
+    _, _, prob = problem()
+    thetas0 = starting_values(prob.arch, n_starts, seed=0)
+    vg = jax.value_and_grad(objective)
+
+    @jax.jit
+    def loop(theta, p):
+        def body(_, c):
+            v, g = vg(c[0], p)
+            return c[0] - 1e-12 * g, c[1] + v
+
+        return jax.lax.fori_loop(0, 2000, body, (theta, jnp.zeros(())))
+
+    th = jnp.asarray(thetas0[0])
+    jax.block_until_ready(loop(th, prob))
+    t0 = time.perf_counter()
+    jax.block_until_ready(loop(th, prob))
+    us_vg = 1e6 * (time.perf_counter() - t0) / 2000
+    solver = choose_solver(prob, tol=tol, max_iter=20000)
+    run_starts(prob, thetas0[:1], choose_solver(prob, tol=tol, max_iter=5), LocalExecutor(workers=1))
+    t0 = time.perf_counter()
+    res = run_starts(prob, thetas0, solver, LocalExecutor(workers=1))
+    el = time.perf_counter() - t0
+    iters = sum(r.n_iter for r in res)
+    us_it = 1e6 * el / iters
+    emit(
+        system="nnmle",
+        measurement="profile",
+        threads=1,
+        us_value_and_grad=round(us_vg, 1),
+        us_per_iteration=round(us_it, 1),
+        us_optimizer_and_line_search=round(us_it - us_vg, 1),
+        mean_iterations=round(iters / n_starts, 1),
+        ms_value_and_grad_per_start=round(us_vg * iters / n_starts / 1000, 2),
+    )
+
+
+def _sklearn_fit(X, y, theta0, tol):
+    """One MLPClassifier(lbfgs) fit from nnmle's starting weights ``theta0``.
+
+    The estimator is initialized by a one-iteration fit (which builds its
+    label binarizer and layers), then its weights are replaced by ``theta0``
+    and it is refitted with ``warm_start=True``: the same starting point as
+    nnmle's and nnet's start.
+    """
     import warnings
 
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.neural_network import MLPClassifier
 
-    X, y, prob = problem()
-    n = len(y)
-    objs, nn_objs, gnorms = [], [], []
-    t0 = time.perf_counter()
-    models = []
+    p, h = X.shape[1], 10
+    # sklearn's loss is mean NLL + alpha/(2n) * sum(W^2) (biases free):
+    # alpha = 2 * decay gives the same weight penalty on the sum scale.
+    m = MLPClassifier(
+        hidden_layer_sizes=(h,),
+        activation="logistic",
+        solver="lbfgs",
+        alpha=2 * DECAY,
+        tol=tol / len(y),
+        max_iter=1,
+        max_fun=200000,
+        warm_start=True,
+        random_state=0,
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        for k in range(n_starts):
-            # sklearn's loss is mean NLL + alpha/(2n) * sum(W^2) (biases free):
-            # alpha = 2 * decay gives the same weight penalty on the sum scale.
-            m = MLPClassifier(
-                hidden_layer_sizes=(10,),
-                activation="logistic",
-                solver="lbfgs",
-                alpha=2 * DECAY,
-                tol=tol / n,
-                max_iter=20000,
-                max_fun=200000,
-                random_state=k,
-            ).fit(X, y)
-            models.append(m)
+        m.fit(X, y)
+        W1 = theta0[: p * h].reshape(p, h)
+        b1 = theta0[p * h : p * h + h]
+        W2 = theta0[p * h + h : p * h + 2 * h].reshape(h, 1)
+        b2 = theta0[-1:]
+        m.coefs_ = [W1.copy(), W2.copy()]
+        m.intercepts_ = [b1.copy(), b2.copy()]
+        m.set_params(max_iter=20000)
+        m.fit(X, y)
+    theta = np.concatenate(
+        [m.coefs_[0].ravel(), m.intercepts_[0], m.coefs_[1].ravel(), m.intercepts_[1]]
+    )
+    return m.loss_ * len(y), theta
+
+
+def _spread(objs):
+    objs = np.asarray(objs, dtype=float)
+    return {
+        "best_objective": float(objs.min()),
+        "q10_objective": float(np.quantile(objs, 0.1)),
+        "median_objective": float(np.median(objs)),
+    }
+
+
+def bench_sklearn(n_starts, tol, n_jobs):
+    from joblib import Parallel, delayed
+
+    X, y, prob = problem()
+    thetas0 = starting_values(prob.arch, n_starts, seed=0)
+    Parallel(n_jobs=n_jobs)(delayed(_sklearn_fit)(X, y, t, tol) for t in thetas0[:n_jobs])
+    t0 = time.perf_counter()
+    fits = Parallel(n_jobs=n_jobs)(delayed(_sklearn_fit)(X, y, t, tol) for t in thetas0)
     el = time.perf_counter() - t0
-    for m in models:
-        objs.append(m.loss_ * n)  # its own convention, on the sum scale
-        theta = np.concatenate(
-            [m.coefs_[0].ravel(), m.intercepts_[0], m.coefs_[1].ravel(), m.intercepts_[1]]
-        )
-        v, g = nnmle_objective_and_grad(theta, prob)
-        nn_objs.append(v)
-        gnorms.append(g)
+    objs = [o for o, _ in fits]
+    nn = [nnmle_objective_and_grad(th, prob) for _, th in fits]
     emit(
         system="sklearn",
-        variant="MLPClassifier(lbfgs, logistic)",
+        variant=f"MLPClassifier(lbfgs, logistic), joblib n_jobs={n_jobs}",
+        starts="nnmle's starting weights (coefs_ set, then warm_start)",
         n_starts=n_starts,
         ms_per_start=round(1000 * el / n_starts, 2),
-        best_objective=float(min(objs)),
-        median_objective=float(np.median(objs)),
+        **_spread(objs),
         objective_convention="n * loss_ = NLL + 0.01*sum(W^2), biases unpenalized",
-        nnmle_objective_best=float(min(nn_objs)),
-        nnmle_objective_median=float(np.median(nn_objs)),
-        nnmle_grad_norm_median=float(np.median(gnorms)),
+        nnmle_objective_best=float(min(v for v, _ in nn)),
+        nnmle_objective_median=float(np.median([v for v, _ in nn])),
+        nnmle_grad_norm_median=float(np.median([g for _, g in nn])),
     )
     return el / n_starts
 
 
 R_SCRIPT = r"""
-suppressMessages(library(nnet))
-d <- as.matrix(read.csv(commandArgs(TRUE)[1], header=FALSE))
-W0 <- as.matrix(read.csv(commandArgs(TRUE)[2], header=FALSE))
+suppressMessages(library(nnet)); suppressMessages(library(parallel))
+args <- commandArgs(TRUE)
+d <- as.matrix(read.csv(args[1], header=FALSE))
+W0 <- as.matrix(read.csv(args[2], header=FALSE))
+cores <- as.integer(args[3])
 K <- nrow(W0); p <- ncol(d) - 1
 X <- d[, 1:p]; y <- d[, p + 1]
-W <- matrix(0, K, 10 * (p + 1) + 11); vals <- numeric(K)
-t0 <- proc.time()[["elapsed"]]
-for (k in 1:K) {
-  # the same starting weights as nnmle's start k (Wts=), so best objectives compare
+one <- function(k) {
+  # the same starting weights as nnmle's start k (Wts=), so objectives compare
   m <- nnet(X, y, size=10, decay=0.01, entropy=TRUE, maxit=100000, Wts=W0[k, ],
             abstol=1e-300, reltol=1e-15, trace=FALSE)
-  vals[k] <- m$value; W[k, ] <- m$wts
+  c(m$value, m$wts)
 }
+t0 <- proc.time()[["elapsed"]]
+res <- mclapply(1:K, one, mc.cores=cores)
 el <- proc.time()[["elapsed"]] - t0
-cat(el, "\n"); write.table(cbind(vals, W), stdout(), row.names=FALSE, col.names=FALSE)
+cat(el, "\n"); write.table(do.call(rbind, res), stdout(), row.names=FALSE, col.names=FALSE)
 """
 
 
@@ -190,7 +269,7 @@ def theta_to_nnet(theta, p=30, h=10):
     return np.concatenate([hid, rest[-1:], rest[:h]])
 
 
-def bench_nnet(n_starts):
+def bench_nnet(n_starts, cores):
     if shutil.which("Rscript") is None:
         emit(system="nnet", skipped="Rscript not found (apt-get install r-base-core r-cran-nnet)")
         return None
@@ -205,7 +284,10 @@ def bench_nnet(n_starts):
         with open(script, "w") as fh:
             fh.write(R_SCRIPT)
         proc = subprocess.run(
-            ["Rscript", script, csv, starts], capture_output=True, text=True, check=False
+            ["Rscript", script, csv, starts, str(cores)],
+            capture_output=True,
+            text=True,
+            check=False,
         )
     if proc.returncode != 0:
         emit(system="nnet", skipped=f"R failed: {proc.stderr.strip()[:300]}")
@@ -217,12 +299,12 @@ def bench_nnet(n_starts):
     nn = [nnmle_objective_and_grad(nnet_to_theta(w), prob) for w in W]
     emit(
         system="nnet",
-        variant="nnet(size=10, decay=0.01, entropy=TRUE, maxit=1e5, reltol=1e-15)",
+        variant=f"nnet(size=10, decay=0.01, entropy=TRUE, maxit=1e5, reltol=1e-15), "
+        f"mclapply mc.cores={cores}",
         starts="nnmle's starting weights, passed as Wts=",
         n_starts=n_starts,
         ms_per_start=round(1000 * el / n_starts, 2),
-        best_objective=float(vals.min()),
-        median_objective=float(np.median(vals)),
+        **_spread(vals),
         objective_convention="same as nnmle (entropy + decay * sum of squares incl. biases)",
         nnmle_objective_best=float(min(v for v, _ in nn)),
         nnmle_grad_norm_median=float(np.median([g for _, g in nn])),
@@ -250,12 +332,15 @@ def main():
     ap.add_argument("--starts", type=int, default=100)
     ap.add_argument("--variants", default="threads,sequential,pool8,vmap")
     ap.add_argument("--tol", type=float, default=1e-6)
-    ap.add_argument("--skip", default="", help="comma list of: sklearn,nnet,demo")
+    ap.add_argument("--skip", default="", help="comma list of: profile,sklearn,nnet,demo")
+    ap.add_argument("--cores", type=int, default=2, help="cores given to each peer")
     args = ap.parse_args()
     skip = set(args.skip.split(","))
+    if "profile" not in skip:
+        profile(min(args.starts, 20), args.tol)
     ours = bench_nnmle(args.starts, args.variants.split(","), args.tol)
-    sk = None if "sklearn" in skip else bench_sklearn(args.starts, args.tol)
-    nn = None if "nnet" in skip else bench_nnet(args.starts)
+    sk = None if "sklearn" in skip else bench_sklearn(args.starts, args.tol, args.cores)
+    nn = None if "nnet" in skip else bench_nnet(args.starts, args.cores)
     best = min(ours.values())
     emit(
         system="ratio",

@@ -5,6 +5,14 @@ import pytest
 from sklearn.datasets import load_breast_cancer
 
 import nnmle  # noqa: F401  (enables float64 before any array is made)
+from nnmle._config import release_compiled
+
+
+@pytest.fixture(autouse=True)
+def _stay_under_the_map_limit():
+    """A worker compiles thousands of programs: clear them before the kernel's map limit."""
+    release_compiled()
+    yield
 
 
 @pytest.fixture(scope="session")

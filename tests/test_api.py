@@ -50,7 +50,8 @@ def test_gaussian_glm_equals_statsmodels():
     _check_glm(res, ref, 11)
     assert res.deviance == pytest.approx(ref.deviance, rel=1e-6)
     assert res.null_deviance == pytest.approx(ref.null_deviance, rel=1e-9)
-    assert res.scale == pytest.approx(ref.deviance / res.n_obs, rel=1e-6)
+    assert res.scale == pytest.approx(ref.scale, rel=1e-6)  # statsmodels': Pearson / df_resid
+    assert res.estimate.scale == pytest.approx(ref.deviance / res.n_obs, rel=1e-6)  # sigma^2, ML
 
 
 def test_bernoulli_glm_equals_statsmodels():
@@ -91,7 +92,7 @@ def test_multinomial_equals_statsmodels_mnlogit():
     X = _standardize(X[:, [0, 9]])
     res = nnmle.fit(X, y, hidden=(), family="multinomial", **TIGHT)
     ref = sm.MNLogit(y, sm.add_constant(X)).fit(disp=0, method="newton", tol=1e-12)
-    W, b = np.asarray(res.params.layers[0].W), np.asarray(res.params.layers[0].b)
+    W, b = np.asarray(res.weights.layers[0].W), np.asarray(res.weights.layers[0].b)
     np.testing.assert_allclose(np.vstack([b, W]), np.asarray(ref.params), rtol=1e-6)
     assert res.loglik == pytest.approx(ref.llf, rel=1e-6)
     assert res.aic == pytest.approx(ref.aic, rel=1e-6)
@@ -139,7 +140,7 @@ def test_weight_decay_fits_equal_r_nnet(tmp_path, rng):
     ls = nnmle.fit(X, y, family="gaussian", l2=0.05, **kw)
     for res, coef, value, scale in ((lg, lg_coef, lg_value, 1.0), (ls, ls_coef, ls_value, 2.0)):
         # nnet's order: bias first
-        np.testing.assert_allclose(np.r_[res.theta[-1], res.theta[:-1]], coef, rtol=1e-6)
+        np.testing.assert_allclose(np.r_[res.theta[-1], res.theta[:-1]], coef, rtol=1e-6, atol=1e-7)
         assert scale * res.objective == pytest.approx(value, rel=1e-9)
 
 
@@ -163,6 +164,8 @@ def test_gradient_matches_finite_differences(family, activation, rng):
         "bernoulli": rng.integers(0, 2, n),
         "binomial": rng.uniform(size=n),
         "poisson": rng.poisson(2.0, size=n),
+        "negative_binomial": rng.poisson(2.0, size=n),
+        "gamma": rng.gamma(2.0, size=n),
         "multinomial": rng.integers(0, 3, n),
     }[family]
     Y, classes = fam.encode(np.asarray(y))
@@ -315,7 +318,8 @@ def test_formula_interface_names_and_predicts():
     df["y"] = (df.x1 + (df.g == "b") + rng.normal(size=60) > 0.5).astype(int)
     res = nnmle.fit("y ~ x1 + C(g)", data=df, hidden=(), family="bernoulli")
     names = [w["name"] for w in res.weight_table()]
-    assert names == ["x1->y", "C(g)[T.b]->y", "C(g)[T.c]->y", "bias->y"]
+    assert names == ["x1->y", "C(g)[T.b]->y", "C(g)[T.c]->y", "Intercept"]  # the formula's
+    assert list(res.params.index) == names
     ref = sm.GLM.from_formula("y ~ x1 + C(g)", df, family=sm.families.Binomial()).fit()
     np.testing.assert_allclose(res.predict(df.iloc[:5]), ref.predict(df.iloc[:5]), rtol=1e-5)
 
@@ -331,10 +335,21 @@ def test_summary_and_to_dict(breast_cancer):
     assert {"name", "value"} == set(d["weights"][0])
 
 
+def test_summary_shows_identified_standard_errors_and_statsmodels_header(rng):
+    X = rng.normal(size=(60, 2))
+    res = nnmle.fit(X, X[:, 0] + rng.normal(size=60), hidden=(), family="gaussian")
+    assert "std err" not in str(res.summary(se=None))  # nothing computed yet: weights only
+    text = str(res.summary())  # the default: Hessian standard errors where identified
+    for key in ("std err", "P>|z|", "Df Residuals", "Df Model", "Pearson chi2", "Pseudo R-squ.",
+                "Scale", "Method", "MLE"):  # fmt: skip
+        assert key in text, key
+    assert len(repr(res)) < 200
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        (dict(X=np.array([[np.nan], [1.0]]), y=[0, 1]), "NaN or infinite"),
+        (dict(X=np.array([[np.nan], [1.0]]), y=[0, 1], na_action="raise"), "Missing values"),
         (dict(X=np.array([[np.inf], [1.0]]), y=[0, 1]), "NaN or infinite"),
         (dict(X=np.ones((3, 1)), y=[0, 1]), "3 rows but y has 2"),
         (dict(X=np.ones(3), y=[0, 1, 0]), "2-D"),
@@ -344,6 +359,8 @@ def test_summary_and_to_dict(breast_cancer):
         (dict(X=np.ones((2, 1)), y=[0, 1], family="poisson2"), "Unknown family"),
         (dict(X=np.ones((2, 1)), y=[0, 1], activation="swish"), "Unknown activation"),
         (dict(X=np.ones((2, 1)), y=[0, 1], n_restarts=0), "n_restarts"),
+        (dict(X=np.ones((2, 1)), y=[0, 1], n_starts=0), r"n_starts=0 is invalid.*Fix"),
+        (dict(X=np.ones((2, 1)), y=[0, 1], n_starts=2, n_restarts=2), "number of starts once"),
         (dict(X=np.ones((2, 1)), y=[0, 1], l2=-1.0), "l2 must be"),
         (dict(X=np.ones((2, 1)), y=[0, 1], hidden=(0,)), "hidden must be"),
         (dict(X=np.ones((2, 1)), y=[0, 1], restarts=3), "Unknown option"),
@@ -368,7 +385,7 @@ def test_more_parameters_than_observations_warns():
 
 def test_save_and_load_round_trip_through_the_facade(tmp_path, breast_cancer):
     X, y = breast_cancer
-    res = nnmle.fit(X[:, :3], y, hidden=(2,), l2=0.01, n_restarts=2)
+    res = nnmle.fit(X[:, :3], y, hidden=(2,), l2=0.01, n_starts=2)
     loaded = nnmle.load(res.save(tmp_path / "model.nnmle"))
     assert isinstance(loaded, FitResult) and loaded.data is None
     assert np.array_equal(loaded.theta, res.theta)
@@ -431,3 +448,78 @@ def test_fitted_probabilities_0_or_1_are_said_even_when_the_weights_stop():
     with pytest.warns(UserWarning, match="fitted probabilities numerically 0 or 1 occurred"):
         res = nnmle.fit("y ~ x1 + C(g)", data=_categorical(0), hidden=(3,))
     assert res.status == "converged" and "quasi-)separation" in res.message
+
+
+# --- issue 13: offsets, one name for the starts, streaming, complete model files ------------
+
+
+def test_n_restarts_is_a_deprecated_alias_of_n_starts(rng):
+    X, y = rng.normal(size=(30, 1)), rng.integers(0, 2, 30)
+    with pytest.warns(FutureWarning, match="n_restarts is deprecated.*use n_starts"):
+        old = nnmle.fit(X, y, hidden=(), n_restarts=2)
+    new = nnmle.fit(X, y, hidden=(), n_starts=2)
+    assert len(old.restarts) == len(new.restarts) == 2
+    assert np.array_equal(old.theta, new.theta)
+
+
+def test_many_starts_are_streamed_and_the_best_kept(rng, monkeypatch):
+    import nnmle.api
+
+    monkeypatch.setattr(nnmle.api, "STREAM_STARTS", 5)
+    monkeypatch.setattr(nnmle.api, "STREAM_CHUNK", 4)
+    monkeypatch.setattr(nnmle.api, "STREAM_KEEP", 3)
+    X = rng.normal(size=(40, 2))
+    y = (X[:, 0] + rng.normal(size=40) > 0).astype(float)
+    seen = []
+    res = nnmle.fit(X, y, hidden=(2,), l2=0.1, n_starts=11, on_result=seen.append)
+    full = nnmle.fit(X, y, hidden=(2,), l2=0.1, n_starts=5)  # not streamed: the same draws
+    assert len(seen) == 11 and len(res.restarts) == 3 and res.n_starts == 11
+    assert res.objective <= full.objective + 1e-9
+    assert "11 starts were streamed; the 3 best are kept" in str(res.summary())
+
+
+def test_offset_and_exposure_predictions_need_the_new_rows_offset(rng):
+    X = rng.normal(size=(80, 1))
+    t = rng.uniform(1, 3, 80)
+    y = rng.poisson(t * np.exp(0.2 + 0.4 * X[:, 0]))
+    res = nnmle.fit(X, y, hidden=(), family="poisson", exposure=t)
+    base = res.problem.mean(res.theta, X[:3])[:, 0]
+    np.testing.assert_allclose(res.predict(X[:3], exposure=t[:3]), base * t[:3], rtol=1e-12)
+    np.testing.assert_allclose(res.predict(X[:3], offset=np.log(t[:3])), base * t[:3], rtol=1e-12)
+    pi = res.predict(X[:3], interval="confidence", exposure=t[:3])
+    assert np.all((pi.lower < pi.mean) & (pi.mean < pi.upper))
+    np.testing.assert_allclose(pi.mean, base * t[:3], rtol=1e-10)
+    with pytest.raises(ValueError, match=r"fitted with an offset.*expected offset=.*got none.*Fix"):
+        res.predict(X[:3])
+    plain = nnmle.fit(X, y, hidden=(), family="poisson")
+    with pytest.raises(ValueError, match=r"fitted without an offset.*got offset=.*Fix"):
+        plain.predict(X[:3], offset=np.zeros(3))
+
+
+def test_gaussian_prediction_intervals_cover_the_mean_interval(rng):
+    X = rng.normal(size=(60, 1))
+    y = X[:, 0] + rng.normal(size=60)
+    res = nnmle.fit(X, y, hidden=(), family="gaussian")
+    conf = res.predict(X[:3], interval="confidence")
+    pred = res.predict(X[:3], interval="prediction")
+    assert np.all(pred.lower < conf.lower) and np.all(conf.upper < pred.upper)
+    with pytest.raises(ValueError, match=r"interval='band'.*expected 'confidence'.*Fix"):
+        res.predict(X[:3], interval="band")
+
+
+def test_a_loaded_model_is_complete(tmp_path, rng):
+    df = pd.DataFrame({"x": rng.normal(size=90), "g": rng.choice(["a", "b", "c"], 90)})
+    df["y"] = rng.normal(size=90) + df.x + (df.g == "b")
+    res = nnmle.fit("y ~ x + C(g)", data=df, hidden=(), family="gaussian")
+    loaded = nnmle.load(res.save(tmp_path / "m.nnmle"))
+    new = df.iloc[:6]
+    np.testing.assert_array_equal(loaded.predict(new), res.predict(new))
+    for a, b in zip(loaded.predict(new, interval="confidence"),
+                    res.predict(new, interval="confidence"), strict=True):  # fmt: skip
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+    np.testing.assert_allclose(loaded.infer(level=0.9).ci_low, res.infer(level=0.9).ci_low,
+                               rtol=1e-12)  # fmt: skip
+    assert "std err" in str(loaded.summary())
+    message = r"carries no data.*se='sandwich'.*keeps the 'hessian'.*Fix"
+    with pytest.raises(ValueError, match=message):
+        loaded.infer(se="sandwich")

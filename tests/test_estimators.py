@@ -185,8 +185,85 @@ def test_diabetes_with_its_raw_target_gives_a_useful_fit_or_says_why_not():
 
     X, y = load_diabetes(return_X_y=True)
     for seed in range(3):
-        reg = MLERegressor(hidden=(3,), seed=seed).fit(X, y)
+        reg = MLERegressor(hidden=(3,), random_state=seed).fit(X, y)
         assert reg.score(X, y) >= 0.4, (seed, reg.result_.status)
     with pytest.warns(UserWarning, match="plateau"):
         raw = nnmle.fit(X, y, hidden=(3,), family="gaussian", init_scale="raw", seed=0)
     assert raw.status == "plateau" and "intercept-only" in raw.message
+
+
+# --- issue 13: scikit-learn's parameter names, class weights, warm starts, more families ----
+
+
+def test_random_state_and_the_deprecated_aliases(cancer10):
+    X, y = cancer10
+    a = MLEClassifier(hidden=(2,), l2=1.0, random_state=3, n_starts=2).fit(X, y)
+    with pytest.warns(FutureWarning, match=r"seed=\.\.\.\) is deprecated.*use random_state"):
+        b = MLEClassifier(hidden=(2,), l2=1.0, seed=3, n_starts=2).fit(X, y)
+    with pytest.warns(FutureWarning, match=r"n_restarts=\.\.\.\) is deprecated.*use n_starts"):
+        c = MLEClassifier(hidden=(2,), l2=1.0, random_state=3, n_restarts=2).fit(X, y)
+    assert np.array_equal(a.result_.theta, b.result_.theta)
+    assert np.array_equal(a.result_.theta, c.result_.theta) and len(c.result_.restarts) == 2
+    rs = np.random.RandomState(0)
+    d = MLEClassifier(hidden=(), random_state=rs).fit(X, y)  # a RandomState draws the seed
+    assert d.result_.seed >= 0
+
+
+def test_class_weight_balanced_equals_the_sample_weights(cancer10):
+    from sklearn.utils.class_weight import compute_sample_weight
+
+    X, y = cancer10
+    a = MLEClassifier(hidden=(), class_weight="balanced").fit(X, y)
+    b = MLEClassifier(hidden=()).fit(X, y, sample_weight=compute_sample_weight("balanced", y))
+    np.testing.assert_allclose(a.result_.theta, b.result_.theta, rtol=1e-9)
+    c = MLEClassifier(hidden=(), class_weight={0: 1.0, 1: 3.0}).fit(X, y)
+    d = MLEClassifier(hidden=()).fit(X, y, sample_weight=np.where(y == 1, 3.0, 1.0))
+    np.testing.assert_allclose(c.result_.theta, d.result_.theta, rtol=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("class_weight", "message"),
+    [
+        ("even", r"class_weight must be None, 'balanced' or a dict.*got 'even'.*Fix"),
+        (
+            {0: 1.0, 7: 2.0},
+            r"must map the classes \[0.0, 1.0\] to weights >= 0; got unknown labels \[7\].*Fix",
+        ),
+        ({0: -1.0}, r"bad weights for \[0\].*Fix"),
+    ],
+)
+def test_bad_class_weights_are_explained(cancer10, class_weight, message):
+    X, y = cancer10
+    with pytest.raises(ValueError, match=message):
+        MLEClassifier(hidden=(), class_weight=class_weight).fit(X, y)
+
+
+def test_warm_start_starts_from_the_last_fit(cancer10, capsys):
+    X, y = cancer10
+    clf = MLEClassifier(hidden=(2,), l2=1.0, warm_start=True, verbose=1).fit(X, y)
+    first = clf.result_
+    out = capsys.readouterr().out
+    assert "[MLEClassifier] start 0: objective" in out and "best of 1 start(s)" in out
+    clf.fit(X, y)
+    assert clf.result_.n_iter <= 2 and clf.result_.objective == pytest.approx(first.objective)
+    clf.set_params(hidden=(3,))
+    with pytest.warns(UserWarning, match="changed shape since the last fit, so it starts afresh"):
+        clf.fit(X, y)
+
+
+def test_regressors_for_counts_positive_data_and_several_outputs(rng):
+    X = rng.normal(size=(200, 2))
+    mu = np.exp(0.3 + 0.4 * X[:, 0])
+    for family, y in (
+        ("negative_binomial", rng.negative_binomial(2.0, 2.0 / (2.0 + mu)).astype(float)),
+        ("gamma", rng.gamma(2.0, mu / 2.0)),
+    ):
+        reg = MLERegressor(family=family, hidden=()).fit(X, y)
+        direct = nnmle.fit(X, y, family=family, hidden=())
+        np.testing.assert_allclose(reg.predict(X[:5]), direct.predict(X[:5]), rtol=1e-9)
+    Y = X @ rng.normal(size=(2, 3)) + 0.1 * rng.normal(size=(200, 3))
+    reg = MLERegressor(hidden=()).fit(X, Y)
+    assert reg.predict(X[:4]).shape == (4, 3) and reg.score(X, Y) > 0.9
+    assert reg.__sklearn_tags__().target_tags.multi_output
+    col = MLERegressor(hidden=()).fit(X, Y[:, :1])
+    assert col.predict(X[:4]).shape == (4, 1)  # the shape of y, as scikit-learn's regressors

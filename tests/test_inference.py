@@ -357,7 +357,7 @@ def test_lr_test_of_hidden_units_warns_non_regular(tanh_fit):
     [
         (lambda r: infer(r, se="jackknife"), "expected one of hessian"),
         (lambda r: infer(r, level=1.5), "level must be"),
-        (lambda r: r.predict(np.zeros((1, 2)), interval="prediction"), "expected 'confidence'"),
+        (lambda r: r.predict(np.zeros((1, 2)), interval="band"), "expected 'confidence'"),
         (lambda r: bootstrap(r, n_boot=1), "n_boot must be"),
         (lambda r: infer(r, se="sandwich", n_boot=10), "are for se='bootstrap'"),
     ],

@@ -251,7 +251,7 @@ def test_relu_scaling_is_counted_apart_at_an_unpenalized_fit():
     res = nnmle.fit(X, y, hidden=(2,), activation="relu", family="gaussian", tol=1e-10, seed=1)
     spec = L.hessian_spectrum(res.theta, res, rtol=1e-7)
     alive = sum(
-        np.linalg.norm(res.params.layers[1].W[j]) > 1e-6 for j in range(2)
+        np.linalg.norm(res.weights.layers[1].W[j]) > 1e-6 for j in range(2)
     )  # units with an output
     assert spec.nullity_symmetry == alive
     assert spec.nullity >= spec.nullity_symmetry

@@ -7,6 +7,7 @@ import json
 import os
 import pickle
 import struct
+import subprocess
 import sys
 import tempfile
 
@@ -40,7 +41,7 @@ def fitted():
     rng = np.random.default_rng(1)
     X = rng.normal(size=(60, 3))
     y = (X[:, 0] - X[:, 1] ** 2 + 0.5 * rng.normal(size=60) > 0).astype(float)
-    return nnmle.fit(X, y, hidden=(3,), l2=0.01, n_restarts=3, seed=4), X
+    return nnmle.fit(X, y, hidden=(3,), l2=0.01, n_starts=3, seed=4), X
 
 
 def handmade(arch, family="bernoulli", classes=(), formula=None, seed=0) -> FitResult:
@@ -69,18 +70,21 @@ def test_model_round_trip(tmp_path, fitted):
     assert loaded.data is None and loaded.problem.data is None
     assert np.array_equal(loaded.theta, res.theta)
     assert np.array_equal(loaded.predict(X), res.predict(X))
-    assert str(loaded.summary()) == str(res.summary())
+    a, b = loaded.summary(), res.summary()
+    assert a.rows == b.rows and a.notes == b.notes  # the saved standard errors
+    assert set(a.header) <= set(b.header)  # header lines computed from data are left out
     assert loaded.to_dict() == res.to_dict()
     assert solutions(loaded.restarts) == solutions(res.restarts)
     assert loaded.arch == res.arch and loaded.penalty == res.penalty
     assert loaded.seed == res.seed == 4
-    # the module level: (estimate, design, seed)
-    est, design, seed = load(path)
+    # the module level: (estimate, design, seed, inference, notes)
+    est, design, seed, inf, notes = load(path)
+    assert inf is not None and inf.method == "hessian" and notes == ()
     assert isinstance(est, Estimate) and isinstance(design, Design) and seed == 4
     assert design.input_names == res.design.input_names and design.classes == res.design.classes
     assert est.solver.tol == res.estimate.solver.tol and est.status == res.status
     lean = save(res.estimate, res.design, tmp_path / "lean.nnmle", seed=4, restarts=False)
-    est, _, _ = load(lean)
+    est = load(lean).estimate
     assert est.starts == () and np.array_equal(est.theta, res.theta)
     assert nnmle.load(lean).restarts == []
     assert load(path.read_bytes())[0].objective == res.objective  # bytes work too
@@ -113,13 +117,21 @@ def test_model_round_trip_multinomial_mask_skip_formula(tmp_path, rng):
 
 
 def test_a_loaded_model_explains_what_needs_data(tmp_path, fitted):
-    res, _ = fitted
+    res, X = fitted
     loaded = nnmle.load(res.save(tmp_path / "model.nnmle"))
+    with pytest.raises(ValueError, match=r"carries no data.*se='sandwich'.*Fix: se='hessian'"):
+        loaded.infer(se="sandwich")  # another covariance needs the data
     with pytest.raises(ValueError, match="carries no data"):
-        loaded.infer()  # standard errors need the data
-    with pytest.raises(ValueError, match="carries no data"):
-        loaded.predict(loaded_inputs(loaded), interval="confidence")
-    assert loaded.predict(loaded_inputs(loaded)).shape == (4,)  # point predictions do not
+        loaded.problem.hessian(loaded.theta)
+    # the saved covariance of the identified weights: standard errors and intervals
+    inf, want = loaded.infer(), res.infer()
+    np.testing.assert_allclose(inf.se, want.se, rtol=1e-12)
+    assert inf.identification == want.identification
+    for a, b in zip(loaded.predict(X[:4], interval="confidence"),
+                    res.predict(X[:4], interval="confidence"), strict=True):  # fmt: skip
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+    lean = nnmle.load(res.save(tmp_path / "lean.nnmle", restarts=False))
+    assert lean.predict(loaded_inputs(lean)).shape == (4,)
 
 
 def loaded_inputs(res) -> np.ndarray:
@@ -190,12 +202,24 @@ _fuzz = settings(
 _VALID: dict = {}
 
 
-def _valid_blob() -> bytes:
-    if "blob" not in _VALID:
-        res = handmade(Architecture.build(2, (2,), input_names=("a", "b")))
+def _valid_blob(kind: str = "handmade") -> bytes:
+    if kind not in _VALID:
+        if kind == "handmade":
+            res = handmade(Architecture.build(2, (2,), input_names=("a", "b")))
+        else:  # a formula fit with categories, an offset and its saved inference
+            res = nnmle.fit("y ~ x + C(g) + offset(np.log(t))", data=_frame(), hidden=(),
+                            family="poisson")  # fmt: skip
         path = os.path.join(tempfile.mkdtemp(), "fuzz.nnmle")
-        _VALID["blob"] = save(res.estimate, res.design, path).read_bytes()
-    return _VALID["blob"]
+        _VALID[kind] = res.save(path).read_bytes()
+    return _VALID[kind]
+
+
+def _frame(n=40, seed=0):
+    rng = np.random.default_rng(seed)
+    df = pd.DataFrame({"x": rng.normal(size=n), "g": rng.choice(["a", "b", "c"], n),
+                       "t": rng.uniform(1, 3, n)})  # fmt: skip
+    df["y"] = rng.poisson(df.t * np.exp(0.3 * df.x + (df.g == "b")))
+    return df
 
 
 def _metadata(blob: bytes) -> dict:
@@ -219,13 +243,19 @@ def _check_load(blob: bytes) -> None:
     """The loader's contract: a model that predicts, or a ValueError; nothing else."""
     FUZZ_COUNT["inputs"] += 1
     try:
-        est, design, seed = load(blob)
+        est, design, seed, inf, _ = load(blob)
     except ValueError as exc:
         assert "not a valid nnmle model file" in str(exc)
         return
     assert isinstance(seed, int) and est.problem.data is None
     res = FitResult(est, design, seed)
-    assert np.all(np.isfinite(res.predict(np.zeros((2, res.arch.n_inputs)))))
+    if inf is not None:
+        res._cache["saved_inference"] = inf
+    X = np.zeros((2, res.arch.n_inputs))
+    try:
+        assert np.all(np.isfinite(res.predict(X)))
+    except ValueError as exc:  # a model with an offset asks for one, saying so
+        assert "offset" in str(exc)
 
 
 json_values = st.recursive(
@@ -256,7 +286,7 @@ def test_fuzz_random_bytes(blob):
 @_fuzz
 @given(st.data())
 def test_fuzz_truncated_and_mutated_files(data):
-    blob = bytearray(_valid_blob())
+    blob = bytearray(_valid_blob(data.draw(st.sampled_from(["handmade", "formula"]))))
     edits = data.draw(
         st.lists(st.tuples(st.integers(0, len(blob) - 1), st.integers(0, 255)), max_size=6)
     )
@@ -269,7 +299,7 @@ def test_fuzz_truncated_and_mutated_files(data):
 @_fuzz
 @given(st.data())
 def test_fuzz_hostile_metadata(data):
-    blob = _valid_blob()
+    blob = _valid_blob(data.draw(st.sampled_from(["handmade", "formula"])))
     meta = _metadata(blob)
     paths = list(_paths(meta))
     for _ in range(data.draw(st.integers(1, 3))):
@@ -298,9 +328,9 @@ def _has(container, key) -> bool:
 @_fuzz
 @given(st.data())
 def test_fuzz_hostile_tensors(data):
-    blob = _valid_blob()
+    blob = _valid_blob(data.draw(st.sampled_from(["handmade", "formula"])))
     tensors = dict(safetensors.numpy.load(blob))
-    name = data.draw(st.sampled_from(["theta", "restarts", "extra"]))
+    name = data.draw(st.sampled_from(["theta", "restarts", "extra", "cov", "canonical"]))
     dtype = data.draw(st.sampled_from([np.float64, np.float32, np.int64, np.uint8, np.bool_]))
     shape = data.draw(st.lists(st.integers(0, 12), max_size=3))
     values = data.draw(st.sampled_from([0.0, 1.0, np.nan, np.inf]))
@@ -316,3 +346,78 @@ def test_fuzz_count_report():
     """Runs last in this module: how many inputs the fuzz tests fed the loader."""
     print(f"\nmodel-file fuzz: {FUZZ_COUNT['inputs']} inputs tried", file=sys.stderr)
     assert FUZZ_COUNT["inputs"] >= 4 * min(FUZZ_EXAMPLES, 10) or FUZZ_COUNT["inputs"] == 0
+
+
+# ---------------------------------------------------------------- format version 2: complete models
+
+NEW_PROCESS = """
+import sys, numpy as np, pandas as pd, nnmle
+res = nnmle.load(sys.argv[1])
+new = pd.read_csv(sys.argv[2])
+pi = res.predict(new, interval="confidence", level=0.9)
+np.save(sys.argv[3], np.vstack([res.predict(new), *pi]))
+"""
+
+
+def test_a_loaded_formula_model_predicts_raw_data_in_a_new_process(tmp_path):
+    df = _frame(120, seed=1)
+    res = nnmle.fit("y ~ x + C(g) + offset(np.log(t))", data=df, hidden=(2,), family="poisson",
+                    l2=0.1, n_starts=2)  # fmt: skip
+    path = res.save(tmp_path / "model.nnmle")
+    new = _frame(15, seed=2)
+    new.to_csv(tmp_path / "new.csv", index=False)
+    out = tmp_path / "out.npy"
+    run = subprocess.run([sys.executable, "-c", NEW_PROCESS, str(path), str(tmp_path / "new.csv"),
+                          str(out)], capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert run.returncode == 0, run.stderr[-2000:]
+    new = pd.read_csv(tmp_path / "new.csv")  # what the child read
+    pi = res.predict(new, interval="confidence", level=0.9)
+    np.testing.assert_allclose(np.load(out), np.vstack([res.predict(new), *pi]), rtol=1e-12,
+                               atol=1e-12)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            lambda d: d.assign(g="z"),
+            r"Column 'g' has level\(s\) \['z'\] not seen.*\['a', 'b', 'c'\]",
+        ),
+        (lambda d: d.drop(columns="x"), r"lack column\(s\) \['x'\] used by the formula.*Fix"),
+        (lambda d: d.assign(x=d.x.astype(str)), r"Column 'x' has dtype .* was numeric.*Fix"),
+        (lambda d: d.drop(columns="t"), r"Could not evaluate the offset 'np.log\(t\)'.*Fix"),
+    ],
+)
+def test_a_loaded_model_checks_raw_data_against_the_fit(tmp_path, change, message):
+    loaded = nnmle.load(_valid_blob("formula"))
+    with pytest.raises(ValueError, match=message):
+        loaded.predict(change(_frame(5, seed=3)))
+
+
+def test_a_version_1_file_still_loads_and_says_what_it_lacks():
+    blob = _valid_blob("formula")
+    tensors = {k: v for k, v in safetensors.numpy.load(blob).items() if k in ("theta", "restarts")}
+    meta = _metadata(blob)
+    meta["format_version"] = 1
+    del meta["design"], meta["inference"]
+    meta["sha256"] = array_digest(*(tensors[k] for k in sorted(tensors)))
+    old = _rebuild(blob, meta, tensors)
+    loaded = load(old)
+    assert loaded.inference is None and "version-1 model file" in loaded.notes[0]
+    with pytest.warns(UserWarning, match="version-1 model file.*Fix: refit and save"):
+        res = nnmle.load(old)
+    with pytest.raises(ValueError, match="version-1 file.*design columns"):
+        res.predict(_frame(3))
+    assert res.predict(np.zeros((3, res.arch.n_inputs))).shape == (3,)
+
+
+def test_a_file_with_code_in_its_formula_is_refused():
+    blob = _valid_blob("formula")
+    meta = _metadata(blob)
+    meta["design"]["model_spec"]["formula"] = "1 + I(__import__('os').system('true'))"
+    with pytest.raises(ValueError, match="not a valid nnmle model file.*unsafe formula"):
+        load(_rebuild(blob, meta))
+    meta = _metadata(blob)
+    meta["design"]["offset_terms"] = ["open('x').read()"]
+    with pytest.raises(ValueError, match="not a valid nnmle model file.*offset_terms.*unsafe"):
+        load(_rebuild(blob, meta))

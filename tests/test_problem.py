@@ -219,3 +219,77 @@ def test_helpers_and_errors():
     assert isinstance(prob.data, Data)
     with pytest.raises(ValueError, match="Unknown family"):
         Problem.from_data(X, _targets("gaussian")[:, 0], family="normal")
+
+
+# --- offsets: eta = f(x; theta) + offset, in every kernel ------------------------------------
+
+OFFSET = RNG.normal(scale=0.3, size=N)
+
+
+def _offset_problem(family="poisson", hidden=(3,), offset=OFFSET, pad=True):
+    return Problem.build(
+        X, _targets(family), W, get_family(family), Architecture.build(3, hidden),
+        pad=pad, offset=offset,
+    )  # fmt: skip
+
+
+def test_an_offset_enters_every_kernel():
+    p, plain = _offset_problem(), _problem("poisson")
+    th = _theta(p)
+    eta = plain.linear_predictor(th)[:, 0] + OFFSET
+    y = p.Y[:, 0]
+    nll = np.sum(W * (np.exp(eta) - y * eta))
+    assert p.objective(th) == pytest.approx(nll, rel=1e-12)
+    assert p.statistics(th)["loglik"] == pytest.approx(
+        np.sum(W * stats.poisson.logpmf(y, np.exp(eta))), rel=1e-12
+    )
+    np.testing.assert_allclose(p.linear_predictor(th)[:, 0], eta, rtol=1e-12)
+    np.testing.assert_allclose(p.linear_predictors(th[None])[0, :, 0], eta, rtol=1e-12)
+    np.testing.assert_allclose(p.mean(th, X[:4], OFFSET[:4])[:, 0], np.exp(eta[:4]), rtol=1e-12)
+    # derivatives: finite differences of the objective with the offset
+    np.testing.assert_allclose(p.gradient(th), _fd_grad(p.objective, th), rtol=1e-5, atol=1e-6)
+    H = p.hessian(th, method="hvp")
+    np.testing.assert_allclose(p.hessian(th, method="factored"), H, rtol=1e-9, atol=1e-9)
+    # scores sum to the gradient; the GLM's information is its Hessian
+    np.testing.assert_allclose(W @ p.scores(th), p.gradient(th), rtol=1e-9, atol=1e-9)
+    glm = _offset_problem(hidden=())
+    th0 = _theta(glm)
+    np.testing.assert_allclose(glm.information(th0), glm.hessian(th0), rtol=1e-9, atol=1e-9)
+    # padding stays invisible with an offset
+    q = _offset_problem(pad=False)
+    assert q.objective(th) == pytest.approx(p.objective(th), rel=1e-13)
+
+
+def test_a_new_offset_compiles_nothing():
+    from nnmle.problem import _value_and_grad
+
+    p = _offset_problem()
+    th = _theta(p)
+    p.value_and_grad(th)
+    before = _value_and_grad._cache_size()
+    q = _offset_problem(offset=-OFFSET)
+    assert q.data.offset.shape == p.data.offset.shape
+    q.value_and_grad(th)
+    assert _value_and_grad._cache_size() == before
+    assert q.objective(th) != pytest.approx(p.objective(th))
+
+
+def test_offset_shape_errors_say_what_is_expected():
+    with pytest.raises(ValueError, match=r"offset must have one value per row \(37,\).*Fix"):
+        _offset_problem(offset=np.zeros(5))
+
+
+def test_negative_binomial_alpha_is_a_bias_only_output():
+    from nnmle.data import family_architecture
+
+    fam = get_family("negative_binomial")
+    mask = Params((Layer(np.full((3, 2), np.nan), np.array([np.nan, 0.5])),
+                   Layer(np.full((2, 1), np.nan), np.array([np.nan]))))  # fmt: skip
+    arch = family_architecture(fam, 3, (2,), 1, "tanh", bias=(True, False), mask=mask)
+    names = arch.param_names()
+    free = dict(zip(names, arch.free_mask(), strict=True))
+    assert free["bias->log(alpha)"] and not free["bias->y"]  # bias=False for the mean only
+    assert not free["h1->log(alpha)"] and not free["h2->log(alpha)"]
+    assert not free["bias->h2"]  # the user's mask is kept
+    p = Problem.build(X, _targets("poisson"), W, fam, arch, offset=OFFSET)
+    assert p.offset.shape == (N, 2) and np.all(p.offset[:, 1] == 0)  # no offset on log(alpha)

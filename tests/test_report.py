@@ -202,10 +202,30 @@ def test_final_inference_and_prediction_intervals(built):
         assert pr["observed"] in (0, 1)
 
 
+def test_effects_section_beside_the_glm_with_bands_and_term_tests(built):
+    e, story = built["story"].effects, built["story"]
+    inputs = list(DEFAULT_INPUTS["breast_cancer"])
+    assert [r["effect"] for r in e.network] == inputs == [r["effect"] for r in e.glm]
+    for r in e.network + e.glm:  # identified: an interval around every effect
+        assert r["ci_low"] < r["value"] < r["ci_high"]
+    X, y = _subset(built)  # the GLM's effects are statsmodels' Logit margins
+    ref = sm.Logit(y, sm.add_constant(X)).fit(disp=0).get_margeff()
+    np.testing.assert_allclose([r["value"] for r in e.glm], ref.margeff, rtol=1e-4)
+    np.testing.assert_allclose([r["se"] for r in e.glm], ref.margeff_se, rtol=1e-4)
+    pd_ = e.partial_dependence
+    assert pd_["features"][0] in inputs and len(pd_["grid_values"][0]) == 25
+    assert all(lo <= a <= hi for lo, a, hi in zip(pd_["ci_low"][0], pd_["average"][0],
+                                                   pd_["ci_high"][0], strict=True))  # fmt: skip
+    assert [t["term"] for t in e.term_tests] == inputs
+    assert e.group_order == story.network.group_order
+    assert "identified" in " ".join(story.findings["effects"])
+
+
 def test_progress_reports_every_step_from_start_to_end(built):
     calls = built["calls"]
     steps = {s for s, _, _ in calls}
-    assert len(steps) == 6
+    # glm, unpenalized, path, campaign, landscape, final, effects, singular
+    assert len(steps) == 8
     for step in steps:
         mine = [(d, t) for s, d, t in calls if s == step]
         assert mine[0][0] == 0
@@ -237,7 +257,7 @@ def test_text_report_has_findings_and_tables(built):
 def test_report_files_are_self_contained(report, built):
     page = report["html"].read_text()
     assert not re.search(r"""(src|href)=["']?(https?:|//)""", page)
-    assert page.count('<img class="plot"') == len(figures(built["story"])) == 6
+    assert page.count('<img class="plot"') == len(figures(built["story"])) == 7
     doc = json.loads(report["json"].read_text())
     assert doc["key_numbers"] == key_numbers(built["story"])
     assert doc["glm"]["coefficients"] == built["story"].glm.coefficients

@@ -57,7 +57,7 @@ PROBLEM_CODE = textwrap.dedent(
 _ns: dict = {}
 exec(PROBLEM_CODE, _ns)
 PROBLEM, ARCH, THETAS0, X, Y = (_ns[k] for k in ("PROBLEM", "ARCH", "THETAS0", "_X", "_y"))
-L1_FIT = dict(hidden=(3,), l1=0.5, l2=0.01, n_restarts=3, seed=2)  # proximal gradient
+L1_FIT = dict(hidden=(3,), l1=0.5, l2=0.01, n_starts=3, seed=2)  # proximal gradient
 
 
 @pytest.fixture(scope="module")
@@ -197,11 +197,11 @@ def test_run_starts_with_a_store_resumes(tmp_path, reference):
 
 def test_fit_with_store(tmp_path):
     path = tmp_path / "fit.sqlite"
-    kw = dict(hidden=(3,), l2=0.01, n_restarts=3, seed=2)  # the compiled problem of PROBLEM
+    kw = dict(hidden=(3,), l2=0.01, n_starts=3, seed=2)  # the compiled problem of PROBLEM
     plain = nnmle.fit(X, Y, **kw)
     stored = nnmle.fit(X, Y, store=path, **kw)
     seen = []
-    resumed = nnmle.fit(X, Y, store=path, on_result=seen.append, **{**kw, "n_restarts": 4})
+    resumed = nnmle.fit(X, Y, store=path, on_result=seen.append, **{**kw, "n_starts": 4})
     assert [r.index for r in seen] == [3]
     assert solutions(stored.restarts) == solutions(plain.restarts)
     assert solutions(resumed.restarts[:3]) == solutions(plain.restarts)
@@ -475,3 +475,84 @@ def test_overlapping_data_and_a_penalty_keep_the_mle():
     assert check.norms[-1] == pytest.approx(check.norms[0], abs=1e-4)
     pen = check_divergence(_glm(*SEPARATED, penalty=Penalty(l2=0.1)), np.array([1.0, 0.0]))
     assert not pen.diverged  # the penalized objective has a minimum at finite weights
+
+
+# ---------------------------------------------------------------- streaming in bounded memory
+
+
+def test_streamed_starts_keep_the_best_and_equal_the_full_run(reference, tmp_path):
+    from nnmle.starts import StartingValues
+
+    best = sorted(reference, key=lambda r: r.objective)[:3]
+    kept = run_starts(PROBLEM, THETAS0, chunk=4, keep=3)
+    assert solutions(kept) == solutions(sorted(best, key=lambda r: r.index))
+    lazy = StartingValues(ARCH, 10, seed=3)
+    assert len(lazy) == 10 and np.array_equal(lazy[4:7], THETAS0[4:7])
+    assert solutions(run_starts(PROBLEM, lazy, chunk=3)) == solutions(reference)
+    # with a store every start is kept there, and a rerun resumes chunk by chunk
+    path = tmp_path / "stream.sqlite"
+    seen = []
+    run_starts(PROBLEM, lazy, store=path, config={"seed": 3}, chunk=4, keep=1,
+               on_result=seen.append)  # fmt: skip
+    assert sorted(r.index for r in seen) == list(range(10))
+    seen.clear()
+    again = run_starts(PROBLEM, lazy, store=path, config={"seed": 3}, chunk=4,
+                       on_result=seen.append)  # fmt: skip
+    assert seen == [] and solutions(again) == solutions(reference)
+    with pytest.raises(ValueError, match=r"chunk must be a positive integer or None; got 0.*Fix"):
+        run_starts(PROBLEM, lazy, chunk=0)
+
+
+MEMORY_SCRIPT = """
+import resource, numpy as np
+from nnmle.families import get_family
+from nnmle.networks import Architecture
+from nnmle.problem import Problem
+from nnmle.starts import LocalExecutor, StartingValues, run_starts
+
+X = np.arange(8.0)[:, None]
+problem = Problem.build(X, 2 * X + 1, np.ones(8), get_family("gaussian"), Architecture.build(1, ()))
+K = 10**12  # starts: K * 2 * 8 bytes = 16 TB of starting weights alone
+starts = StartingValues(problem.arch, K, seed=0)
+run_starts(problem, starts[0:8], executor=LocalExecutor(workers=1))  # compile first
+
+def vm_bytes():
+    with open("/proc/self/status") as f:
+        return next(int(l.split()[1]) for l in f if l.startswith("VmSize")) * 1024
+
+cap = vm_bytes() + 1024**3  # 1 GiB above what the process holds now
+resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+try:
+    np.ones((K, 2))
+    print("allocated")
+except MemoryError:
+    print("the starts do not fit")
+
+class Enough(Exception):
+    pass
+
+count = [0]
+def stop(res):
+    count[0] += 1
+    if count[0] in (300, 3000):
+        print("rss", count[0], resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    if count[0] == 3000:
+        raise Enough
+
+try:
+    run_starts(problem, starts, executor=LocalExecutor(workers=1), chunk=100, keep=5,
+               on_result=stop)
+except Enough:
+    print("streamed", count[0])
+"""
+
+
+def test_streaming_runs_more_starts_than_fit_in_memory_in_bounded_memory():
+    out = subprocess.run([sys.executable, "-c", MEMORY_SCRIPT], capture_output=True, text=True,
+                         timeout=600)  # fmt: skip
+    assert out.returncode == 0, out.stderr[-2000:]
+    lines = out.stdout.split("\n")
+    assert "the starts do not fit" in lines  # 10^12 starts exceed the 1 GiB cap
+    assert "streamed 3000" in lines  # yet the runner takes them, chunk by chunk, under the cap
+    rss = {int(a): int(b) for _, a, b in (line.split() for line in lines if line.startswith("rss"))}
+    assert rss[3000] - rss[300] < 20_000  # kB: ten times the starts, no growth beyond 20 MB

@@ -30,6 +30,7 @@ FLOORS = {
     "singular": 9,
     "modelfile": 10,
     "report": 10,
+    "_results": 10,  # FitResult's statsmodels surface: a mixin api imports (inference below it)
     "api": 11,
     "estimators": 12,
     "cli": 12,

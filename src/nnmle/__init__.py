@@ -24,6 +24,7 @@ _NAMES = {
     "FAMILIES": "families",
     "Family": "families",
     "get_family": "families",
+    "infer_family": "families",
     "Architecture": "networks",
     "Layer": "networks",
     "Params": "networks",
@@ -36,8 +37,13 @@ _NAMES = {
     "load": "api",
     "multistart": "api",
     "path": "api",
+    "learning_coefficient": "singular",
+    "select_hidden": "singular",
+    "waic": "singular",
+    "wbic": "singular",
     "Campaign": "multistart",
     "identifiability": "identifiability",
+    "anova": "inference",
     "bootstrap": "inference",
     "infer": "inference",
     "information_criteria": "inference",
@@ -72,6 +78,7 @@ _MODULES = {
     "problem",
     "regularization",
     "report",
+    "singular",
     "solvers",
     "starts",
     "symmetry",
@@ -115,9 +122,16 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the eager view of the lazy name
     from . import symmetry  # noqa: F401
     from .api import FitResult, fit, load, multistart, path  # noqa: F401
     from .estimators import MLEClassifier, MLERegressor  # noqa: F401
-    from .families import FAMILIES, Family, get_family  # noqa: F401
+    from .families import FAMILIES, Family, get_family, infer_family  # noqa: F401
     from .identifiability import identifiability  # noqa: F401
-    from .inference import bootstrap, infer, information_criteria, lr_test, wald_inputs  # noqa: F401
+    from .inference import (  # noqa: F401
+        anova,
+        bootstrap,
+        infer,
+        information_criteria,
+        lr_test,
+        wald_inputs,
+    )
     from .interop import from_nnet, from_sklearn  # noqa: F401
     from .landscape import (  # noqa: F401
         escape_saddle,
@@ -132,4 +146,5 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the eager view of the lazy name
     from .networks import Architecture, Layer, Params  # noqa: F401
     from .penalties import Penalty  # noqa: F401
     from .problem import Problem  # noqa: F401
+    from .singular import learning_coefficient, select_hidden, waic, wbic  # noqa: F401
     from .starts import StartResult, Store  # noqa: F401

@@ -13,23 +13,25 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from ._results import StatsmodelsResults
 from .data import Data, Design
 from .estimation import Estimate, estimate
 from .families import Family
 from .networks import Params
 from .problem import Problem
 from .solvers import choose_solver
-from .starts import LocalExecutor, StartResult, starting_values
+from .starts import LocalExecutor, StartingValues, StartResult, starting_values
 
 __all__ = ["FitResult", "fit", "load", "multistart", "path"]
 
 
 @dataclass
-class FitResult:
+class FitResult(StatsmodelsResults):
     """A fitted network: the :class:`~nnmle.estimation.Estimate` and how data map to it.
 
     Attributes
@@ -41,18 +43,32 @@ class FitResult:
         Input names, class labels, the formula and its spec.
     seed : int
         Seed of the starting weights.
+    n_starts : int or None
+        Starts run, when more than ``restarts`` holds (a streamed fit keeps the
+        best :data:`STREAM_KEEP`; the store, if any, keeps every one).
 
-    The statistics are read through: ``theta``, ``params``, ``objective``,
-    ``loglik``, ``deviance``, ``null_deviance``, ``aic``, ``bic``, ``scale``,
-    ``grad_norm``, ``n_iter``, ``status``, ``message``, ``n_obs``,
-    ``n_params``, ``restarts``, ``family``, ``arch``, ``penalty``, ``tol``.
-    AIC = -2 loglik + 2 k, BIC = -2 loglik + k log(n) with k = ``n_params``
-    (the free weights; the gaussian σ² is not counted, as in statsmodels' GLM).
+    The statistics are read through: ``theta``, ``weights`` (the
+    :class:`~nnmle.networks.Params` pytree), ``objective``, ``loglik``,
+    ``deviance``, ``null_deviance``, ``aic``, ``bic``, ``grad_norm``, ``n_iter``,
+    ``status``, ``message``, ``n_obs``, ``n_params``, ``restarts``, ``family``,
+    ``arch``, ``penalty``, ``tol``. AIC = -2 loglik + 2 k, BIC = -2 loglik + k log(n)
+    with k = ``n_params`` (the free weights; the gaussian σ² is not counted, as in
+    statsmodels' GLM).
+
+    statsmodels' names (:class:`nnmle._results.StatsmodelsResults`, computed on
+    demand and cached): ``params`` (a pandas Series of the canonical weights by
+    name), ``bse``, ``tvalues``, ``pvalues``, ``conf_int()``, ``cov_params()``,
+    ``identification``, ``llf``, ``llnull``, ``pseudo_rsquared()``,
+    ``pearson_chi2``, ``scale``, ``nobs``, ``df_model``, ``df_resid``,
+    ``fittedvalues``, ``resid_response``/``_pearson``/``_deviance``/``_working``,
+    ``get_prediction()``, ``get_margeff()``, ``partial_dependence()``,
+    ``wald_test_terms()``; ``nnmle.anova(res)`` refits without each term.
     """
 
     estimate: Estimate
     design: Design
     seed: int = 0
+    n_starts: int | None = None
     _cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     # -- the estimate, read through
@@ -71,7 +87,6 @@ class FitResult:
     null_deviance = property(lambda self: self.estimate.null_deviance, doc="Null deviance.")
     aic = property(lambda self: self.estimate.aic, doc="AIC with k = free weights.")
     bic = property(lambda self: self.estimate.bic, doc="BIC with k = free weights.")
-    scale = property(lambda self: self.estimate.scale, doc="σ̂² (gaussian, ML) or 1.")
     grad_norm = property(lambda self: self.estimate.grad_norm, doc="Gradient norm.")
     n_iter = property(lambda self: self.estimate.n_iter, doc="Iterations of the best start.")
     status = property(lambda self: self.estimate.status, doc="Status of the best start.")
@@ -85,11 +100,6 @@ class FitResult:
     classes = property(lambda self: self.design.classes, doc="Class labels (categorical).")
     formula = property(lambda self: self.design.formula, doc="The formula, if any.")
     model_spec = property(lambda self: self.design.model_spec, doc="The formula's spec.")
-
-    @property
-    def params(self) -> Params:
-        """Weights of the best start as a :class:`~nnmle.networks.Params` pytree."""
-        return self.estimate.params
 
     @property
     def restarts(self) -> list[StartResult]:
@@ -119,28 +129,75 @@ class FitResult:
         """The design matrix of new inputs (a data frame is run through the formula)."""
         return self.design.matrix(X, self.arch.n_inputs)
 
-    def linear_predictor(self, X) -> np.ndarray:
-        """``eta`` for new inputs, shape ``(n, n_outputs)``."""
-        return self.problem.linear_predictor(self.theta, self.design_matrix(X))
+    def linear_predictor(self, X, offset=None, exposure=None) -> np.ndarray:
+        """``eta`` for new inputs (with their offset), shape ``(n, n_outputs)``."""
+        off = self.design.offset(X, offset, exposure)
+        return self.problem.linear_predictor(self.theta, self.design_matrix(X), off)
 
-    def predict(self, X, interval: str | None = None, level: float = 0.95, se: str = "hessian"):
+    def predict(
+        self,
+        X,
+        interval: str | None = None,
+        level: float = 0.95,
+        se: str = "hessian",
+        offset=None,
+        exposure=None,
+    ):
         """Fitted mean for new inputs: probabilities (bernoulli/binomial: P(y=1);
-        multinomial: ``(n, K)`` class probabilities), expected counts, or means.
+        multinomial: ``(n, K)`` class probabilities), expected counts, or means
+        (``(n, q)`` for several gaussian outputs).
 
+        A formula model takes the raw data frame (checked against the fit: columns,
+        kinds, levels); a model with an offset takes the new rows' ``offset=`` or
+        ``exposure=`` (or finds its columns and ``offset(...)`` terms in the frame).
         With ``interval="confidence"`` returns a
         :class:`~nnmle.inference.PredictionInterval` ``(mean, lower, upper)``:
         delta-method intervals at ``level`` from the ``se`` covariance (see
-        :func:`nnmle.inference.predict_interval`)."""
+        :func:`nnmle.inference.predict_interval`); ``interval="prediction"``, an
+        interval for a new observation (``get_prediction``'s ``obs_ci``; gaussian
+        without offset: mean -/+ z sqrt(se^2 + scale))."""
         Xd = self.design_matrix(X)
+        off = self.design.offset(X, offset, exposure)
         if interval is not None:
-            from .inference import predict_interval
+            return self._interval(X, Xd, off, interval, level, se)
+        mu = self.problem.mean(self.theta, Xd, off)
+        if self.family.name == "multinomial" or (self.family.multi_output and mu.shape[1] > 1):
+            return mu
+        return mu[:, 0]
 
-            inf = self.infer(se=se, level=level)
-            return predict_interval(
-                self.estimate, Xd, interval=interval, level=level, inference=inf
+    def _interval(self, X, Xd, off, interval: str, level: float, se: str):
+        from .inference import PredictionInterval, predict_interval
+
+        if interval not in ("confidence", "prediction"):
+            raise ValueError(
+                f"interval={interval!r} is not an interval nnmle gives: expected 'confidence' "
+                f"(for the mean) or 'prediction' (for a new observation). Fix: "
+                f"interval='confidence'."
             )
-        mu = self.problem.mean(self.theta, Xd)
-        return mu if self.family.name == "multinomial" else mu[:, 0]
+        inf = self.infer(se=se, level=level)
+        pi = predict_interval(self.estimate, Xd, interval="confidence", level=level, inference=inf)
+        if off is not None:  # monotone inverse link: the interval of eta + o, mapped
+            shift = np.exp(off) if self.family.link == "log" else None
+            pi = PredictionInterval(*(v * shift if shift is not None else v + off for v in pi))
+        if interval == "confidence":
+            return pi
+        get_prediction = getattr(self, "get_prediction", None)
+        if off is None and get_prediction is not None and self.problem.data is not None:
+            obs = get_prediction(X, se=se).obs_int(alpha=1 - level)
+            if obs is not None:
+                return PredictionInterval(pi.mean, obs[:, 0], obs[:, 1])
+        if self.family.name != "gaussian" or self.arch.n_outputs != 1:
+            raise ValueError(
+                f"A prediction interval for a new observation of the {self.family.name} family "
+                f"needs the data (res.get_prediction) and no offset; got "
+                f"{'an offset' if off is not None else 'a model without data'}. Fix: "
+                f"interval='confidence' (for the mean), or refit."
+            )
+        from scipy import stats
+
+        q = stats.norm.ppf(0.5 + level / 2)
+        half = np.sqrt(((pi.upper - pi.mean) / q) ** 2 + inf.scale) * q
+        return PredictionInterval(pi.mean, pi.mean - half, pi.mean + half)
 
     # -- inference and summaries
     def infer(self, se: str = "hessian", level: float = 0.95, **bootstrap_options):
@@ -148,6 +205,11 @@ class FitResult:
         from .inference import infer
 
         key = ("inference", se, level, tuple(sorted(bootstrap_options.items())))
+        saved = self._cache.get("saved_inference")
+        if key not in self._cache and self.problem.data is None and saved is not None:
+            from .modelfile import saved_inference
+
+            self._cache[key] = saved_inference(saved, se, level, bootstrap_options)
         if key not in self._cache:
             self._cache[key] = infer(self.estimate, se=se, level=level, **bootstrap_options)
         self._cache["inference"] = self._cache[key]
@@ -155,26 +217,53 @@ class FitResult:
 
     def weight_table(self) -> list[dict]:
         """One row per free weight: ``{"name", "value"}``."""
-        names = self.arch.param_names()
+        from .inference import weight_names
+
+        names = weight_names(self.arch, self.design)
         free = np.flatnonzero(self.problem.free)
         return [{"name": names[j], "value": float(self.theta[j])} for j in free]
 
-    def summary(self, se: str | None = None, level: float = 0.95):
+    def summary(self, se: str | None = "hessian", level: float = 0.95):
         """A statsmodels-like summary (header, then one row per weight).
 
-        ``se="hessian"``, ``"sandwich"`` or ``"bootstrap"`` adds std err, z, P>|z| and
-        interval columns (:func:`nnmle.inference.infer`); without it, the inference
-        last computed through this result (if any) is shown."""
+        Standard errors, z, P>|z| and intervals where the data identify the weights
+        (``se="hessian"``, the default; ``"sandwich"`` or ``"bootstrap"``:
+        :func:`nnmle.inference.infer`); ``se=None`` shows the inference last computed
+        through this result, if any. A model without data (loaded from a file) or with
+        non-finite weights shows the weights only."""
         from .report import fit_summary
 
-        inf = self.infer(se=se, level=level) if se is not None else self.inference
-        return fit_summary(self.estimate, self.design, inf)
+        inf = self.inference
+        computable = self.problem.data is not None and bool(np.all(np.isfinite(self.theta)))
+        saved = self._cache.get("saved_inference")
+        if se is not None and (computable or (saved is not None and se == saved.method)):
+            inf = self.infer(se=se, level=level)
+        out = fit_summary(self.estimate, self.design, inf)
+        if self.n_starts is not None and self.n_starts > len(self.estimate.starts):
+            out.notes.append(
+                f"{self.n_starts} starts were streamed; the {len(self.estimate.starts)} best are "
+                f"kept (res.restarts), every start is in the store if one was given"
+            )
+        return out
 
     def save(self, path, *, restarts: bool = True):
         """Write a model file (safetensors + JSON, no pickle); see :func:`nnmle.modelfile.save`."""
         from .modelfile import save
 
-        return save(self.estimate, self.design, path, seed=self.seed, restarts=restarts)
+        inf = self.inference if self.inference is not None else self._cache.get("saved_inference")
+        return save(
+            self.estimate, self.design, path, seed=self.seed, restarts=restarts, inference=inf
+        )
+
+    def information_criteria(self, sampled=("lambda", "wbic", "waic"), **sampling):
+        """AIC, BIC, the local learning coefficient, WBIC and WAIC, with what each assumes.
+
+        See :func:`nnmle.singular.information_criteria` (``sampled`` names the
+        criteria that need posterior chains; ``**sampling``: ``chains``, ``draws``,
+        ``warmup``, ``seed``, ...)."""
+        from .singular import information_criteria
+
+        return information_criteria(self.estimate, sampled=sampled, **sampling)
 
     def to_dict(self) -> dict:
         """Every number as plain Python types (JSON-ready)."""
@@ -215,7 +304,13 @@ class FitResult:
 
 # --- fit ---------------------------------------------------------------------------------
 
+#: A fit with more starts than this streams them (bounded memory; see nnmle.starts.run_starts).
+STREAM_STARTS = 10_000
+#: Starts per chunk of a streamed fit, and how many of the best it keeps.
+STREAM_CHUNK, STREAM_KEEP = 1_000, 1_000
+
 _FIT_OPTIONS = {
+    "n_starts",
     "n_restarts",
     "seed",
     "init",
@@ -235,6 +330,7 @@ _FIT_OPTIONS = {
 }
 
 _OPTION_EXAMPLES = {
+    "n_starts": 10,
     "n_restarts": 10,
     "max_iter": 5000,
     "batch": 8,
@@ -251,6 +347,7 @@ def _check_options(options: dict) -> None:
             f"Unknown option(s) {sorted(unknown)}; expected some of {sorted(_FIT_OPTIONS)}."
         )
     checks = {
+        "n_starts": lambda v: isinstance(v, int | np.integer) and v >= 1 and v is not True,
         "n_restarts": lambda v: isinstance(v, int | np.integer) and v >= 1,
         "max_iter": lambda v: isinstance(v, int | np.integer) and v >= 1,
         "batch": lambda v: v is None or (isinstance(v, int | np.integer) and v >= 1),
@@ -267,11 +364,31 @@ def _check_options(options: dict) -> None:
             )
 
 
+def starts_alias(n_starts, n_restarts, default: int, stacklevel: int = 3) -> int:
+    """``n_starts``, or the deprecated ``n_restarts`` (with a ``FutureWarning``)."""
+    if n_restarts is None:
+        return default if n_starts is None else n_starts
+    if n_starts is not None:
+        raise ValueError(
+            f"Give the number of starts once: got n_starts={n_starts!r} and n_restarts="
+            f"{n_restarts!r}. Fix: n_starts={n_starts!r} (n_restarts is its deprecated alias)."
+        )
+    warnings.warn(
+        "n_restarts is deprecated and will be removed in the next release; use n_starts "
+        "(the same number of random starts).",
+        FutureWarning,
+        stacklevel=stacklevel + 1,
+    )
+    return n_restarts
+
+
 def _starts(
     problem: Problem, n: int, seed: int, init: str, rang: float, start_values, init_scale="data"
-) -> np.ndarray:
+):
     target = _scale_target(problem, init_scale)
     if start_values is None:
+        if n > STREAM_STARTS:  # drawn chunk by chunk as the runner streams them
+            return StartingValues(target, int(n), seed, init, rang)
         return starting_values(target, n, seed, init, rang)
     thetas0 = np.atleast_2d(np.asarray(start_values, dtype=float))
     if thetas0.shape[1] != problem.arch.n_total:
@@ -296,7 +413,7 @@ def fit_problem(
     problem: Problem,
     design: Design,
     *,
-    n_restarts: int = 1,
+    n_starts: int = 1,
     seed: int = 0,
     init: str = "uniform",
     init_scale: str = "data",
@@ -314,8 +431,13 @@ def fit_problem(
     executor=None,
     stacklevel: int = 2,
 ) -> FitResult:
-    """Fit a validated problem (the options of :func:`fit`)."""
-    thetas0 = _starts(problem, n_restarts, seed, init, rang, start_values, init_scale)
+    """Fit a validated problem (the options of :func:`fit`).
+
+    More than :data:`STREAM_STARTS` starts are streamed: drawn and run
+    :data:`STREAM_CHUNK` at a time, the :data:`STREAM_KEEP` best kept (memory
+    stays bounded for any count; a ``store`` keeps every start)."""
+    thetas0 = _starts(problem, n_starts, seed, init, rang, start_values, init_scale)
+    streamed = isinstance(thetas0, StartingValues)
     solv = choose_solver(
         problem, solver, tol=tol, max_iter=max_iter, batch_size=batch_size,
         learning_rate=learning_rate, seed=seed,
@@ -325,9 +447,10 @@ def fit_problem(
     est = estimate(
         problem, thetas0, solv, executor, store, on_result,
         config={"seed": seed, "init": init, "rang": rang, "init_scale": init_scale},
-        stacklevel=stacklevel + 1,
+        stacklevel=stacklevel + 1, chunk=STREAM_CHUNK if streamed else None,
+        keep=STREAM_KEEP if streamed else None,
     )  # fmt: skip
-    return FitResult(est, design, seed)
+    return FitResult(est, design, seed, n_starts=int(n_starts) if streamed else None)
 
 
 def fit(
@@ -345,6 +468,9 @@ def fit(
     bias: bool = True,
     mask: Params | None = None,
     weights=None,
+    offset=None,
+    exposure=None,
+    na_action: str = "drop",
     **options,
 ) -> FitResult:
     """Fit a feed-forward network by maximum (penalized) likelihood.
@@ -356,17 +482,20 @@ def fit(
     ----------
     X : array-like of shape (n, p), DataFrame, or str
         Inputs, or a formula such as ``"y ~ x1 + C(g)"`` with ``data=``.
-    y : array-like of shape (n,), optional
-        Targets (0/1 for bernoulli, proportions for binomial, counts for
-        poisson, labels for multinomial, numbers for gaussian).
+    y : array-like of shape (n,) or (n, q), optional
+        Targets (0/1 or two labels for bernoulli, proportions for binomial, counts
+        for poisson and negative_binomial, y > 0 for gamma, labels for multinomial,
+        numbers for gaussian: q columns give q outputs with one common variance).
     data : DataFrame, optional
-        Data for a formula.
+        Data for a formula (``"y ~ x + C(g) + offset(log(t))"``).
     hidden : int or tuple of int
         Units per hidden layer; ``()`` fits a GLM.
     activation : str
         ``tanh``, ``logistic``, ``relu``, ``softplus`` or ``identity``.
     family : str
-        ``gaussian``, ``bernoulli``, ``binomial``, ``poisson`` or ``multinomial``.
+        ``gaussian``, ``bernoulli``, ``binomial``, ``poisson``,
+        ``negative_binomial`` (NB2, α estimated with the weights), ``gamma``
+        (log link) or ``multinomial`` (see :mod:`nnmle.families`).
     l2, l1 : float
         Penalty weights (``l1 > 0``, with or without ``l2``: lasso / elastic net,
         fitted by proximal gradient, :mod:`nnmle.solvers.proximal`, with exact
@@ -380,19 +509,27 @@ def fit(
         Biases per layer.
     mask : Params, optional
         NaN where a weight is free, a number where it is frozen at that number.
-    weights : array-like, optional
-        Case weights (for binomial: the number of trials).
+    weights : array-like or str, optional
+        Case weights (for binomial: the number of trials); a string names a
+        column of ``data``.
+    offset, exposure : array-like or str, optional
+        An offset added to the linear predictor, or an exposure ``t`` (offset
+        ``log t``) for the log-link families; a string names a column of ``data``.
+    na_action : {"drop", "raise"}
+        Rows with a missing value in any variable used are dropped with a
+        warning giving the count (R's ``na.omit``), or make the call fail.
     **options
-        ``n_restarts`` (1), ``seed`` (0), ``init`` ("uniform" = nnet's U(-rang, rang),
-        or "glorot"), ``init_scale`` ("data": the draws are on the standardized scale of
-        the data, mapped exactly to its scale, see :mod:`nnmle.starts`; "raw": nnet's
-        draws as they are), ``rang`` (0.7), ``tol`` (1e-6, on the gradient norm),
-        ``max_iter`` (5000), ``solver`` ("lbfgs" or "adam"), ``batch`` (pool lanes),
-        ``batch_size`` and ``learning_rate`` (adam), ``start_values``, ``workers``
-        (threads), ``executor`` (where the starts run, e.g.
-        ``nnmle.starts.DaskExecutor(client)``), ``store`` (a
-        :class:`nnmle.starts.Store` or a path: finished starts are kept there and a
-        rerun resumes), ``on_result`` (called with each finished start).
+        ``n_starts`` (1; ``n_restarts`` is its deprecated alias; more than
+        :data:`STREAM_STARTS` are streamed in bounded memory), ``seed`` (0), ``init``
+        ("uniform" = nnet's U(-rang, rang), or "glorot"), ``init_scale`` ("data": the draws
+        are on the standardized scale of the data, mapped exactly to its scale, see
+        :mod:`nnmle.starts`; "raw": nnet's draws as they are), ``rang`` (0.7), ``tol``
+        (1e-6, on the gradient norm), ``max_iter`` (5000), ``solver`` ("lbfgs" or "adam"),
+        ``batch`` (pool lanes), ``batch_size`` and ``learning_rate`` (adam),
+        ``start_values``, ``workers`` (threads), ``executor`` (where the starts run, e.g.
+        ``nnmle.starts.DaskExecutor(client)``), ``store`` (a :class:`nnmle.starts.Store` or
+        a path: finished starts are kept there and a rerun resumes), ``on_result`` (called
+        with each finished start).
 
     Returns
     -------
@@ -407,9 +544,12 @@ def fit(
     'converged'
     """
     _check_options(options)
+    n_restarts = options.pop("n_restarts", None)
+    options["n_starts"] = starts_alias(options.pop("n_starts", None), n_restarts, 1)
     problem, design = Problem.from_data(
         X, y, data=data, family=family, hidden=hidden, activation=activation, skip=skip,
         bias=bias, mask=mask, weights=weights, l2=l2, l1=l1, penalize_bias=penalize_bias,
+        offset=offset, exposure=exposure, na_action=na_action,
     )  # fmt: skip
     return fit_problem(problem, design, stacklevel=3, **options)
 
@@ -417,13 +557,21 @@ def fit(
 def load(source: str | os.PathLike | bytes) -> FitResult:
     """Read a model file written by :meth:`FitResult.save` (see :func:`nnmle.modelfile.load`).
 
-    The result has no training data: it predicts, summarizes and converts to a
-    dict like the fit that was saved.
+    The result has no training data: it predicts (a formula model from a raw data
+    frame, as in the fit), summarizes with the saved standard errors, gives
+    confidence intervals from the saved covariance of the identified weights,
+    and converts to a dict like the fit that was saved. A version-1 file loads
+    with a ``UserWarning`` naming what it lacks.
     """
     from .modelfile import load as load_file
 
-    est, design, seed = load_file(source)
-    return FitResult(est, design, seed)
+    loaded = load_file(source)
+    for note in loaded.notes:
+        warnings.warn(f"nnmle: {note}", UserWarning, stacklevel=2)
+    res = FitResult(loaded.estimate, loaded.design, loaded.seed)
+    if loaded.inference is not None:
+        res._cache["saved_inference"] = loaded.inference
+    return res
 
 
 # --- campaigns and paths -----------------------------------------------------------------
@@ -444,6 +592,9 @@ def multistart(
     bias: bool = True,
     mask=None,
     weights=None,
+    offset=None,
+    exposure=None,
+    na_action: str = "drop",
     n_starts: int = 20,
     seed: int = 0,
     init: str = "uniform",
@@ -463,6 +614,8 @@ def multistart(
     ----------
     X, y, data, hidden, activation, family, l2, l1, penalize_bias, skip, bias, mask, weights
         As in :func:`fit` (a formula ``"y ~ x1 + x2"`` with ``data=`` works too).
+    offset, exposure, na_action
+        As in :func:`fit`.
     n_starts : int
         Random starts; start ``k`` uses ``fold_in(PRNGKey(seed), k)``.
     seed, init, rang, tol, max_iter, workers, executor, store, on_result
@@ -495,6 +648,7 @@ def multistart(
     problem, design = Problem.from_data(
         X, y, data=data, family=family, hidden=hidden, activation=activation, skip=skip,
         bias=bias, mask=mask, weights=weights, l2=l2, l1=l1, penalize_bias=penalize_bias,
+        offset=offset, exposure=exposure, na_action=na_action,
     )  # fmt: skip
     thetas0 = starting_values(_scale_target(problem, init_scale), int(n_starts), seed, init, rang)
     campaign = run_campaign(
@@ -521,9 +675,13 @@ def path(
     skip: bool = False,
     bias=True,
     weights=None,
+    offset=None,
+    exposure=None,
+    na_action: str = "drop",
     cv: int = 5,
     select: str = "cv_min",
-    n_restarts: int = 1,
+    n_starts: int | None = None,
+    n_restarts: int | None = None,
     seed: int = 0,
     init: str = "uniform",
     init_scale: str = "data",
@@ -537,7 +695,8 @@ def path(
     ``l2``/``l1`` is a sequence of values (the grid); the other arguments are as
     in :func:`fit`; ``cv`` is the number of folds and ``select`` the rule
     (``cv_min``, ``cv_1se``, ``evidence``) whose value is refitted as the path's
-    ``fit`` (a :class:`FitResult`).
+    ``fit`` (a :class:`FitResult`); ``n_starts`` (1) random starts per grid
+    value (``n_restarts``: its deprecated alias).
 
     Examples
     --------
@@ -556,8 +715,10 @@ def path(
     problem, design = Problem.from_data(
         X, y, data=data, family=family, hidden=hidden, activation=activation, skip=skip,
         bias=bias, weights=weights, l2=fixed_l2, l1=fixed_l1, penalize_bias=penalize_bias,
+        offset=offset, exposure=exposure, na_action=na_action,
     )  # fmt: skip
-    thetas0 = starting_values(_scale_target(problem, init_scale), n_restarts, seed, init, rang)
+    n_starts = starts_alias(n_starts, n_restarts, 1)
+    thetas0 = starting_values(_scale_target(problem, init_scale), n_starts, seed, init, rang)
     p = fit_path(
         problem, kind, values, thetas0, cv=cv, select=select, seed=seed, tol=tol,
         max_iter=max_iter,

@@ -38,7 +38,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .networks import Params, unravel
-from .problem import Problem
+from .problem import STATISTICS, Problem
 from .solvers import Solver, choose_solver, status_message
 from .starts import (
     DivergenceCheck,
@@ -186,6 +186,8 @@ def estimate(
     config: Mapping | None = None,
     check: bool = True,
     stacklevel: int = 2,
+    chunk: int | None = None,
+    keep: int | None = None,
 ) -> Estimate:
     """Run the starts ``thetas0`` on ``problem`` and keep the best as an :class:`Estimate`.
 
@@ -193,8 +195,9 @@ def estimate(
     ----------
     problem : Problem
     thetas0 : array of shape (K, n_total)
-    solver, executor, store, on_result, config
-        As in :func:`nnmle.starts.run_starts`.
+    solver, executor, store, on_result, config, chunk, keep
+        As in :func:`nnmle.starts.run_starts` (``chunk``/``keep``: streamed starts, of
+        which only the ``keep`` best are held, so ``starts`` has those only).
     check : bool
         Give the verdicts of :func:`verdicts` (kinks, existence, curvature) and
         warn where they find a problem.
@@ -207,9 +210,15 @@ def estimate(
     """
     t0 = time.perf_counter()
     solver = solver or choose_solver(problem)
-    starts = run_starts(problem, thetas0, solver, executor, store, on_result, config=config)
+    starts = run_starts(
+        problem, thetas0, solver, executor, store, on_result, config=config, chunk=chunk, keep=keep
+    )
     best = best_start(starts)
-    stats = problem.statistics(best.theta)
+    stats = (
+        dict(zip(STATISTICS, best.statistics, strict=True))
+        if best.statistics is not None
+        else problem.statistics(best.theta)
+    )
     k, n = problem.n_params, int(problem.n_obs)
     n_eff = float(n) if problem.family.name == "binomial" else float(np.sum(problem.w))
     if k > n:

@@ -5,6 +5,12 @@ encoding, fitted attributes and tags. Every number comes from
 :func:`nnmle.fit` and the :class:`~nnmle.api.FitResult` it returns, kept as
 ``result_``; the objective is nnmle's (a *sum* of case-weighted negative
 log-likelihoods plus the penalty, not a mean).
+
+scikit-learn's names: ``random_state`` (``seed`` is its deprecated alias: two
+names for one parameter would both show in ``get_params``), ``n_starts``
+(``n_restarts``: deprecated alias), ``class_weight`` (classifier),
+``warm_start`` and ``verbose``. Both estimators pass
+``parametrize_with_checks``.
 """
 
 from __future__ import annotations
@@ -14,6 +20,8 @@ import warnings
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
@@ -21,7 +29,8 @@ from .api import fit
 
 __all__ = ["MLEClassifier", "MLERegressor"]
 
-_REGRESSION_FAMILIES = ("gaussian", "poisson")
+_REGRESSION_FAMILIES = ("gaussian", "poisson", "negative_binomial", "gamma")
+_DEPRECATED = "deprecated"
 #: Statuses that mean "stopped early" (a diverging MLE is warned about by nnmle.fit itself).
 _UNFINISHED = ("max_iter", "non_finite", "stalled")
 
@@ -41,10 +50,11 @@ _PARAMETERS_DOC = """
         Skip-layer connections from the inputs to the outputs.
     bias : bool or sequence of bool, default=True
         Biases per layer.
-    n_restarts : int, default=1
+    n_starts : int, default=1
         Random starts; the fit with the smallest objective is kept.
-    seed : int, default=0
-        Seed of the starting weights (the same seed gives the same fit).
+    random_state : int, RandomState instance or None, default=0
+        Seed of the starting weights (the same seed gives the same fit; None
+        draws one from NumPy's global generator).
     init : str, default="uniform"
         ``uniform`` (nnet's U(-rang, rang)) or ``glorot``.
     rang : float, default=0.7
@@ -59,6 +69,15 @@ _PARAMETERS_DOC = """
         Minibatch size for ``solver="adam"``.
     learning_rate : float, default=1e-3
         Step size for ``solver="adam"``.
+    warm_start : bool, default=False
+        Start from the previous fit's weights (one start) when the network is
+        the same; otherwise start afresh, with a warning.
+    verbose : int, default=0
+        Print one line per finished start (and a last line) on stdout.
+    n_restarts : int, default="deprecated"
+        Deprecated alias of ``n_starts`` (removed in the next release).
+    seed : int, default="deprecated"
+        Deprecated alias of ``random_state`` (removed in the next release).
 """
 
 _ATTRIBUTES_DOC = """
@@ -71,7 +90,7 @@ _ATTRIBUTES_DOC = """
         Column names, when ``X`` was a DataFrame with string column names.
     coefs_ : list of ndarray
         Weight matrix of each layer, shape ``(fan_in, fan_out)`` (as in
-        ``MLPRegressor``); the skip layer is ``result_.params.skip``.
+        ``MLPRegressor``); the skip layer is ``result_.weights.skip``.
     intercepts_ : list of ndarray
         Bias vector of each layer.
     objective_ : float
@@ -101,8 +120,8 @@ class _MLEBase(BaseEstimator):
         penalize_bias=False,
         skip=False,
         bias=True,
-        n_restarts=1,
-        seed=0,
+        n_starts=1,
+        random_state=0,
         init="uniform",
         rang=0.7,
         tol=1e-6,
@@ -110,6 +129,10 @@ class _MLEBase(BaseEstimator):
         solver="lbfgs",
         batch_size=256,
         learning_rate=1e-3,
+        warm_start=False,
+        verbose=0,
+        n_restarts=_DEPRECATED,
+        seed=_DEPRECATED,
     ):
         self.hidden = hidden
         self.activation = activation
@@ -118,8 +141,8 @@ class _MLEBase(BaseEstimator):
         self.penalize_bias = penalize_bias
         self.skip = skip
         self.bias = bias
-        self.n_restarts = n_restarts
-        self.seed = seed
+        self.n_starts = n_starts
+        self.random_state = random_state
         self.init = init
         self.rang = rang
         self.tol = tol
@@ -127,13 +150,72 @@ class _MLEBase(BaseEstimator):
         self.solver = solver
         self.batch_size = batch_size
         self.learning_rate = learning_rate
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.n_restarts = n_restarts
+        self.seed = seed
+
+    def _options(self) -> tuple[int, int]:
+        """``(n_starts, seed)`` from the parameters, deprecated aliases warned about."""
+        n_starts, seed = self.n_starts, None
+        if self.n_restarts != _DEPRECATED:
+            warnings.warn(
+                f"{type(self).__name__}(n_restarts=...) is deprecated and will be removed in "
+                f"the next release; use n_starts (the same number of random starts).",
+                FutureWarning,
+                stacklevel=4,
+            )
+            n_starts = self.n_restarts
+        if self.seed != _DEPRECATED:
+            warnings.warn(
+                f"{type(self).__name__}(seed=...) is deprecated and will be removed in the next "
+                f"release; use random_state (scikit-learn's name).",
+                FutureWarning,
+                stacklevel=4,
+            )
+            seed = self.seed
+        if seed is None:
+            rs = self.random_state
+            seed = (
+                rs
+                if isinstance(rs, int | np.integer) and not isinstance(rs, bool) and rs >= 0
+                else None
+            )
+            if seed is None:
+                seed = int(check_random_state(rs).randint(np.iinfo(np.int32).max))
+        return n_starts, int(seed)
+
+    def _warm_theta(self, key):
+        """The previous weights for ``warm_start`` (``None`` to start afresh)."""
+        if not self.warm_start or not hasattr(self, "result_"):
+            return None
+        if getattr(self, "_warm_key", None) != key:
+            warnings.warn(
+                f"{type(self).__name__}(warm_start=True): the network or the data changed shape "
+                f"since the last fit, so it starts afresh. Fix: keep hidden, skip, bias, the "
+                f"features and the classes/outputs, or warm_start=False.",
+                UserWarning,
+                stacklevel=4,
+            )
+            return None
+        return self.result_.theta[None, :]
 
     def _fit(self, X: np.ndarray, y, family: str, sample_weight) -> None:
         """Run :func:`nnmle.fit` on validated data and set the fitted attributes."""
+        n_starts, seed = self._options()
+        key = (family, X.shape[1], np.shape(y)[1:], tuple(np.unique(y)) if family in
+               ("bernoulli", "multinomial") else (), repr(self.hidden), self.skip,
+               repr(self.bias), self.activation)  # fmt: skip
+        start = self._warm_theta(key)
         if hasattr(self, "feature_names_in_"):
             import pandas as pd
 
             X = pd.DataFrame(X, columns=self.feature_names_in_)  # names for summary()
+        options = {}
+        if start is not None:
+            options["start_values"] = start
+        if self.verbose:
+            options["on_result"] = self._report
         self.result_ = fit(
             X,
             y,
@@ -146,8 +228,8 @@ class _MLEBase(BaseEstimator):
             skip=self.skip,
             bias=self.bias,
             weights=sample_weight,
-            n_restarts=self.n_restarts,
-            seed=self.seed,
+            n_starts=n_starts,
+            seed=seed,
             init=self.init,
             rang=self.rang,
             tol=self.tol,
@@ -155,8 +237,16 @@ class _MLEBase(BaseEstimator):
             solver=self.solver,
             batch_size=self.batch_size,
             learning_rate=self.learning_rate,
+            **options,
         )
-        layers = self.result_.params.layers
+        self._warm_key = key
+        if self.verbose:
+            r = self.result_
+            print(
+                f"[{type(self).__name__}] best of {len(r.restarts)} start(s): objective "
+                f"{r.objective:.6g}, log-likelihood {r.loglik:.6g}, {r.status}"
+            )
+        layers = self.result_.estimate.params.layers
         self.coefs_ = [np.asarray(layer.W) for layer in layers]
         self.intercepts_ = [np.asarray(layer.b) for layer in layers]
         self.objective_ = self.result_.objective
@@ -169,6 +259,12 @@ class _MLEBase(BaseEstimator):
                 ConvergenceWarning,
                 stacklevel=3,
             )
+
+    def _report(self, r) -> None:
+        print(
+            f"[{type(self).__name__}] start {r.index}: objective {r.objective:.6g}, {r.status} "
+            f"({r.n_iter} iterations, {r.seconds:.2f} s)"
+        )
 
     def _check_X(self, X) -> np.ndarray:
         check_is_fitted(self)
@@ -241,8 +337,8 @@ class MLERegressor(RegressorMixin, _MLEBase):
         penalize_bias=False,
         skip=False,
         bias=True,
-        n_restarts=1,
-        seed=0,
+        n_starts=1,
+        random_state=0,
         init="uniform",
         rang=0.7,
         tol=1e-6,
@@ -250,30 +346,24 @@ class MLERegressor(RegressorMixin, _MLEBase):
         solver="lbfgs",
         batch_size=256,
         learning_rate=1e-3,
+        warm_start=False,
+        verbose=0,
+        n_restarts=_DEPRECATED,
+        seed=_DEPRECATED,
     ):
         self.family = family
         super().__init__(
-            hidden=hidden,
-            activation=activation,
-            l2=l2,
-            l1=l1,
-            penalize_bias=penalize_bias,
-            skip=skip,
-            bias=bias,
-            n_restarts=n_restarts,
-            seed=seed,
-            init=init,
-            rang=rang,
-            tol=tol,
-            max_iter=max_iter,
-            solver=solver,
-            batch_size=batch_size,
-            learning_rate=learning_rate,
-        )
+            hidden=hidden, activation=activation, l2=l2, l1=l1, penalize_bias=penalize_bias,
+            skip=skip, bias=bias, n_starts=n_starts, random_state=random_state, init=init,
+            rang=rang, tol=tol, max_iter=max_iter, solver=solver, batch_size=batch_size,
+            learning_rate=learning_rate, warm_start=warm_start, verbose=verbose,
+            n_restarts=n_restarts, seed=seed,
+        )  # fmt: skip
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.target_tags.positive_only = self.family == "poisson"
+        tags.target_tags.positive_only = self.family in ("poisson", "negative_binomial", "gamma")
+        tags.target_tags.multi_output = self.family == "gaussian"
         return tags
 
     def fit(self, X, y, sample_weight=None):
@@ -283,8 +373,10 @@ class MLERegressor(RegressorMixin, _MLEBase):
         ----------
         X : array-like of shape (n_samples, n_features)
             Inputs (a DataFrame's column names are kept for the summary).
-        y : array-like of shape (n_samples,)
-            Targets: real numbers (gaussian) or counts >= 0 (poisson).
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets: real numbers (gaussian, one or several columns with one
+            common variance), counts >= 0 (poisson, negative_binomial), or y > 0
+            (gamma).
         sample_weight : array-like of shape (n_samples,), default=None
             Case (frequency) weights: weight 2 counts a row twice.
 
@@ -298,14 +390,16 @@ class MLERegressor(RegressorMixin, _MLEBase):
                 f"one of {_REGRESSION_FAMILIES}. Fix: MLERegressor(family='gaussian'), or "
                 f"MLEClassifier() for class labels."
             )
-        X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=True)
+        multi = self.family == "gaussian"
+        X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=True, multi_output=multi)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X, ensure_non_negative=True)
         self._fit(X, y, self.family, sample_weight)
+        self._y_columns = y.shape[1] if y.ndim == 2 else None
         return self
 
     def predict(self, X):
-        """Fitted mean: ``eta`` (gaussian) or ``exp(eta)`` (poisson).
+        """Fitted mean: ``eta`` (gaussian) or ``exp(eta)`` (log-link families).
 
         Parameters
         ----------
@@ -313,10 +407,13 @@ class MLERegressor(RegressorMixin, _MLEBase):
 
         Returns
         -------
-        ndarray of shape (n_samples,)
+        ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            The shape of ``y`` in ``fit``.
         """
         X = self._check_X(X)
-        return self.result_.predict(X)
+        mu = self.result_.predict(X)
+        q = getattr(self, "_y_columns", None)
+        return mu.reshape(-1, q) if q is not None else mu
 
 
 @_with_docs
@@ -331,6 +428,11 @@ class MLEClassifier(ClassifierMixin, _MLEBase):
 
     Parameters
     ----------
+    class_weight : "balanced", dict or None, default=None
+        Weights of the classes, multiplying the case weights (scikit-learn's
+        convention): ``"balanced"`` gives class ``c`` the weight
+        ``n_samples / (n_classes * n_c)``; a dict ``{label: weight}`` sets
+        them (classes absent from it weigh 1).
     {parameters}
 
     Attributes
@@ -359,6 +461,39 @@ class MLEClassifier(ClassifierMixin, _MLEBase):
     [[0.5, 0.5]]
     """
 
+    def __init__(
+        self,
+        class_weight=None,
+        hidden=(10,),
+        activation="tanh",
+        l2=0.0,
+        l1=0.0,
+        penalize_bias=False,
+        skip=False,
+        bias=True,
+        n_starts=1,
+        random_state=0,
+        init="uniform",
+        rang=0.7,
+        tol=1e-6,
+        max_iter=5000,
+        solver="lbfgs",
+        batch_size=256,
+        learning_rate=1e-3,
+        warm_start=False,
+        verbose=0,
+        n_restarts=_DEPRECATED,
+        seed=_DEPRECATED,
+    ):
+        self.class_weight = class_weight
+        super().__init__(
+            hidden=hidden, activation=activation, l2=l2, l1=l1, penalize_bias=penalize_bias,
+            skip=skip, bias=bias, n_starts=n_starts, random_state=random_state, init=init,
+            rang=rang, tol=tol, max_iter=max_iter, solver=solver, batch_size=batch_size,
+            learning_rate=learning_rate, warm_start=warm_start, verbose=verbose,
+            n_restarts=n_restarts, seed=seed,
+        )  # fmt: skip
+
     def fit(self, X, y, sample_weight=None):
         """Fit the network by maximum (penalized) likelihood.
 
@@ -380,6 +515,9 @@ class MLEClassifier(ClassifierMixin, _MLEBase):
         self.classes_, codes = np.unique(y, return_inverse=True)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X, ensure_non_negative=True)
+        if self.class_weight is not None:
+            cw = compute_sample_weight(self._class_weight(), y)
+            sample_weight = cw if sample_weight is None else sample_weight * cw
         weighted = np.bincount(
             codes, weights=sample_weight, minlength=self.classes_.size
         )  # rows per class, or their total weight
@@ -395,6 +533,27 @@ class MLEClassifier(ClassifierMixin, _MLEBase):
         else:
             self._fit(X, y, "multinomial", sample_weight)  # its baseline: the first class
         return self
+
+    def _class_weight(self):
+        cw = self.class_weight
+        if isinstance(cw, dict):
+            unknown = [k for k in cw if k not in set(self.classes_.tolist())]
+            bad = [k for k, v in cw.items() if not (isinstance(v, int | float) and v >= 0)]
+            if unknown or bad:
+                raise ValueError(
+                    f"class_weight must map the classes {self.classes_.tolist()!r} to weights "
+                    f">= 0; got {'unknown labels ' + repr(unknown) if unknown else ''}"
+                    f"{' and ' if unknown and bad else ''}"
+                    f"{'bad weights for ' + repr(bad) if bad else ''}. Fix: e.g. class_weight="
+                    f"{{{self.classes_.tolist()[0]!r}: 1.0, {self.classes_.tolist()[-1]!r}: 2.0}}."
+                )
+            return cw
+        if cw != "balanced":
+            raise ValueError(
+                f"class_weight must be None, 'balanced' or a dict {{label: weight}}; got {cw!r}. "
+                f"Fix: class_weight='balanced'."
+            )
+        return cw
 
     def decision_function(self, X):
         """Linear predictor of the output layer.

@@ -1,11 +1,21 @@
 """Model files: safetensors weights + a JSON description, never pickle.
 
-:func:`save` writes a fitted model as one safetensors file: the weights as
-float64 tensors and everything else (architecture, family, penalty, fit
-statistics, format version) as JSON in the safetensors header. :func:`load`
-reads it back after validating every field. No pickle is used anywhere, so
-loading a file never runs code; a malformed, truncated or hostile file raises a
-``ValueError`` that says what is wrong.
+:func:`save` writes a fitted model as one safetensors file: the weights (and
+the covariance of the canonical weights) as float64 tensors and everything else
+as JSON in the safetensors header: architecture, family, penalty, fit
+statistics, the design (formulaic's model spec of the formula — terms, levels,
+contrasts, stateful transforms — the response's class labels, offsets, the
+kinds and levels of the data columns), the inference (standard errors and
+identification of every weight) and the format version. :func:`load` reads it
+back after validating every field. No pickle is used anywhere, so loading a
+file never runs code, and a formula is accepted only if its factors are column
+names, numbers and known transforms (:func:`nnmle.data.check_formula`); a
+malformed, truncated or hostile file raises a ``ValueError`` that says what is
+wrong.
+
+Format versions: 2 (this one) keeps the design and the covariance, so a loaded
+formula model predicts from a raw data frame, with intervals; 1 (nnmle 0.1)
+files still load, with a note that they keep neither.
 """
 
 from __future__ import annotations
@@ -19,25 +29,46 @@ import struct
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import safetensors
 import safetensors.numpy
 
-from .data import Design
+from .data import Design, spec_from_json, spec_to_json
 from .estimation import Estimate
 from .families import FAMILIES, get_family
+from .inference import Inference, infer
 from .networks import ACTIVATIONS, Architecture
 from .penalties import Penalty
 from .problem import Problem
 from .solvers import STATUS, choose_solver
 from .starts import StartResult, arch_dict, array_digest, jsonable
 
-__all__ = ["FORMAT_VERSION", "load", "save"]
+__all__ = ["FORMAT_VERSION", "ModelFile", "load", "save", "saved_inference"]
 
 #: Version of the model-file format written by :func:`save`.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+
+#: What a version-1 file lacks, said when it is loaded.
+V1_NOTE = (
+    "this is a version-1 model file: it keeps neither the formula's encoding (a data frame "
+    "must hold the design columns, not raw data) nor the covariance (no standard errors or "
+    "intervals after loading). Fix: refit and save again to get a version-2 file"
+)
+
+
+class ModelFile(NamedTuple):
+    """What :func:`load` reads: the estimate (without data), the design, the seed, the saved
+    inference (``None`` if the file has none) and notes on what the file lacks."""
+
+    estimate: Estimate
+    design: Design
+    seed: int
+    inference: Inference | None = None
+    notes: tuple[str, ...] = ()
+
+
 _MAGIC = "nnmle-model"
 _STATUSES = frozenset(v[0] for v in STATUS.values())
 
@@ -49,6 +80,8 @@ def save(
     *,
     seed: int = 0,
     restarts: bool = True,
+    inference: Inference | None = None,
+    covariance: bool = True,
 ) -> Path:
     """Write a fit to a model file: safetensors weights, JSON description, no pickle.
 
@@ -59,13 +92,19 @@ def save(
     ----------
     estimate : Estimate
     design : Design
-        Input names, class labels and the formula.
+        Input names, class labels, the formula and its model spec, offsets.
     path : str or path-like
         Conventionally ``*.nnmle`` or ``*.safetensors``.
     seed : int
         The seed of the starts (recorded).
     restarts : bool
         Also keep every start's weights (tensor ``"restarts"``).
+    inference : Inference, optional
+        The inference to keep (its method's covariance); by default the
+        ``"hessian"`` inference is computed when the estimate has its data.
+    covariance : bool
+        Keep an inference at all (``False``: weights only; no standard errors
+        or intervals after loading).
 
     Returns
     -------
@@ -89,6 +128,11 @@ def save(
             f"{result.family!r}. Fix: fit with family='<name>'."
         )
     tensors = {"theta": np.ascontiguousarray(result.theta, dtype=np.float64)}
+    inf_meta = None
+    if covariance:
+        inference = inference if inference is not None else _default_inference(result)
+        if inference is not None and inference.bootstrap is None:
+            inf_meta = _inference_meta(inference, tensors)
     starts = list(result.starts) if restarts else []
     if starts:
         tensors["restarts"] = np.ascontiguousarray(
@@ -114,6 +158,8 @@ def save(
             c if isinstance(c, bool | int | float | str) else str(c) for c in design.classes
         ],
         "restarts": [{**r.to_dict(), "seconds": r.seconds} for r in starts],
+        "design": _design_meta(design),
+        "inference": inf_meta,
         "sha256": array_digest(*(tensors[k] for k in sorted(tensors))),
     }
     header = {"format": _MAGIC, "format_version": str(FORMAT_VERSION), "nnmle": _dumps(meta)}
@@ -164,15 +210,16 @@ class _Invalid(ValueError):
     """A model file failed validation (the message names the field)."""
 
 
-def load(source: str | os.PathLike | bytes) -> tuple[Estimate, Design, int]:
+def load(source: str | os.PathLike | bytes) -> ModelFile:
     """Read a model file written by :func:`save` (``nnmle.load`` wraps it in a ``FitResult``).
 
     Every field is checked before use; nothing in the file is executed (no
-    pickle). The result has no training data (``data=None``): it predicts,
-    summarizes and converts to a dict like the fit that was saved. A model
-    fitted from a formula predicts from a DataFrame holding its design
-    columns (``arch.input_names``), or from a design matrix; the formula's
-    encoding of categories is not saved.
+    pickle; a formula must pass :func:`nnmle.data.check_formula`). The result
+    has no training data (``data=None``): it predicts, summarizes and converts
+    to a dict like the fit that was saved. A model fitted from a formula
+    predicts from a raw data frame (version 2), re-evaluated with the saved
+    model spec; a version-1 file needs the design columns and comes with a
+    note (:data:`V1_NOTE`).
 
     Parameters
     ----------
@@ -181,10 +228,9 @@ def load(source: str | os.PathLike | bytes) -> tuple[Estimate, Design, int]:
 
     Returns
     -------
-    estimate : Estimate
-        Its problem has no data.
-    design : Design
-    seed : int
+    ModelFile
+        ``(estimate, design, seed, inference, notes)``; the estimate's problem
+        has no data.
 
     Raises
     ------
@@ -207,7 +253,7 @@ def load(source: str | os.PathLike | bytes) -> tuple[Estimate, Design, int]:
         raise ValueError(f"{name} is not a valid nnmle model file: {exc}") from None
 
 
-def _load_bytes(blob: bytes) -> tuple[Estimate, Design, int]:
+def _load_bytes(blob: bytes) -> ModelFile:
     try:
         tensors = dict(safetensors.numpy.load(blob))
     except (safetensors.SafetensorError, ValueError, TypeError, KeyError, OverflowError) as exc:
@@ -222,10 +268,12 @@ def _load_bytes(blob: bytes) -> tuple[Estimate, Design, int]:
             f"format version {version} is newer than this nnmle reads ({FORMAT_VERSION}). "
             f"Fix: upgrade nnmle."
         )
+    v2 = isinstance(version, int) and version >= 2
+    allowed = {"theta", "restarts"} | ({"cov", "canonical"} if v2 else set())
     _expect(
-        set(tensors) in ({"theta"}, {"theta", "restarts"}),
+        "theta" in tensors and set(tensors) <= allowed,
         "tensors",
-        "'theta' [+ 'restarts']",
+        "'theta' [+ 'restarts'] [+ 'cov', 'canonical']",
         sorted(tensors),
     )
     for k, t in tensors.items():
@@ -289,8 +337,14 @@ def _load_bytes(blob: bytes) -> tuple[Estimate, Design, int]:
         bic=values["bic"],
         seconds=values["seconds"],
     )
-    design = Design(tuple(arch.input_names), tuple(classes), formula)
-    return estimate, design, values["seed"]
+    if version == 1:
+        design = Design(tuple(arch.input_names), tuple(classes), formula)
+        return ModelFile(estimate, design, values["seed"], None, (V1_NOTE,))
+    design = _read_design(_field(meta, "design", dict), arch, tuple(classes), formula)
+    inf = _read_inference(meta.get("inference"), tensors, arch, np.asarray(theta))
+    _expect(inf is not None or not {"cov", "canonical"} & set(tensors), "inference",
+            "an inference for the tensors 'cov' and 'canonical'", None)  # fmt: skip
+    return ModelFile(estimate, design, values["seed"], inf, ())
 
 
 def _read_metadata(blob: bytes) -> dict:
@@ -458,3 +512,203 @@ def _read_restarts(rows: list, thetas: np.ndarray | None, arch: Architecture) ->
             )
         )
     return out
+
+
+# --- version 2: the design and the inference ----------------------------------------------
+
+
+def _default_inference(est: Estimate) -> Inference | None:
+    """The ``"hessian"`` inference of a fit that has its data (``None`` otherwise)."""
+    if est.problem.data is None or not np.all(np.isfinite(est.theta)):
+        return None
+    return infer(est, se="hessian")
+
+
+def _inference_meta(inf: Inference, tensors: dict) -> dict:
+    tensors["cov"] = np.ascontiguousarray(inf.cov, dtype=np.float64)
+    tensors["canonical"] = np.ascontiguousarray(inf.theta, dtype=np.float64)
+    return {
+        "method": inf.method,
+        "level": float(inf.level),
+        "names": list(inf.names),
+        "index": [int(i) for i in inf.index],
+        "se": [None if not math.isfinite(v) else float(v) for v in inf.se],
+        "identification": list(inf.identification),
+        "edf": float(inf.edf) if math.isfinite(inf.edf) else None,
+        "scale": float(inf.scale),
+        "nullity": int(inf.nullity),
+        "n_negative": int(inf.n_negative),
+        "notes": list(inf.notes),
+    }
+
+
+def _design_meta(design: Design) -> dict:
+    spec = None
+    if design.model_spec is not None:
+        try:
+            spec = spec_to_json(design.model_spec)
+        except ValueError as exc:
+            raise ValueError(
+                f"The formula's state cannot be saved ({exc}). Fix: use formulaic's built-in "
+                f"transforms and contrasts in the formula."
+            ) from None
+    return {
+        "model_spec": spec,
+        "output_names": list(design.output_names),
+        "offset_terms": list(design.offset_terms),
+        "offset_column": design.offset_column,
+        "exposure_column": design.exposure_column,
+        "has_offset": bool(design.has_offset),
+        "variables": dict(design.variables),
+        "levels": {k: [_plain(v) for v in lv] for k, lv in design.levels.items()},
+        "scaling": {k: [float(c), float(sc)] for k, (c, sc) in design.scaling.items()},
+        "n_dropped": int(design.n_dropped),
+    }
+
+
+def _strings(value, where: str, n: int | None = None) -> list:
+    _expect(
+        isinstance(value, list) and all(isinstance(v, str) for v in value)
+        and (n is None or len(value) == n),
+        where, "a list of strings" + (f" ({n})" if n is not None else ""), value,
+    )  # fmt: skip
+    return value
+
+
+def _read_design(d: dict, arch: Architecture, classes: tuple, formula) -> Design:
+    p = "design."
+    spec = None
+    spec_d = d.get("model_spec")
+    if spec_d is not None:
+        _expect(isinstance(formula, str), "fit.formula", "the formula of the model spec", formula)
+        try:
+            spec, columns = spec_from_json(spec_d)
+        except ValueError as exc:
+            raise _Invalid(f"{p}model_spec: {exc}") from None
+        names = [c for c in columns if c != "Intercept"]
+        _expect(names == list(arch.input_names), p + "model_spec.columns",
+                f"the network's inputs {list(arch.input_names)[:6]}", names)  # fmt: skip
+    terms = _strings(_field(d, "offset_terms", list, p), p + "offset_terms")
+    if terms:
+        from .data import check_formula
+
+        try:
+            check_formula("y ~ " + " + ".join(f"I({t})" for t in terms))
+        except ValueError as exc:
+            raise _Invalid(f"{p}offset_terms: {exc}") from None
+    cols = {}
+    for k in ("offset_column", "exposure_column"):
+        cols[k] = d.get(k)
+        _expect(cols[k] is None or isinstance(cols[k], str), p + k, "a string or null", cols[k])
+    variables = _field(d, "variables", dict, p)
+    _expect(all(v in ("numeric", "categorical") for v in variables.values()), p + "variables",
+            "'numeric' or 'categorical' per column", variables)  # fmt: skip
+    levels = _field(d, "levels", dict, p)
+    for k, lv in levels.items():
+        _expect(isinstance(lv, list) and all(isinstance(v, bool | int | float | str) for v in lv),
+                f"{p}levels[{k!r}]", "a list of numbers or strings", lv)  # fmt: skip
+    scaling = _field(d, "scaling", dict, p)
+    for k, v in scaling.items():
+        ok = isinstance(v, list) and len(v) == 2 and all(_is_number(x) for x in v)
+        _expect(ok and math.isfinite(v[0]) and v[1] > 0, f"{p}scaling[{k!r}]",
+                "[center, positive scale]", v)  # fmt: skip
+    n_out = arch.n_outputs
+    outs = _strings(_field(d, "output_names", list, p), p + "output_names")
+    _expect(len(outs) in (0, n_out), p + "output_names", f"0 or {n_out} names", len(outs))
+    return Design(
+        tuple(arch.input_names), classes, formula, spec, tuple(outs), tuple(terms),
+        cols["offset_column"], cols["exposure_column"],
+        bool(_field(d, "has_offset", bool, p)), dict(variables),
+        {k: tuple(v) for k, v in levels.items()},
+        {k: (float(v[0]), float(v[1])) for k, v in scaling.items()},
+        _field(d, "n_dropped", _is_count, p),
+    )  # fmt: skip
+
+
+def _read_inference(d, tensors: dict, arch: Architecture, theta: np.ndarray):
+    if d is None:
+        return None
+    p = "inference."
+    _expect(isinstance(d, dict), "inference", "a JSON object or null", d)
+    _expect(
+        {"cov", "canonical"} <= set(tensors), "tensors", "'cov' and 'canonical'", sorted(tensors)
+    )
+    free = np.flatnonzero(arch.free_mask())
+    k = free.size
+    method = _field(d, "method", str, p)
+    _expect(method in ("hessian", "sandwich"), p + "method", "'hessian' or 'sandwich'", method)
+    level = float(_field(d, "level", _is_number, p))
+    _expect(0 < level < 1, p + "level", "a number in (0, 1)", level)
+    names = _strings(_field(d, "names", list, p), p + "names", k)
+    labels = _strings(_field(d, "identification", list, p), p + "identification", k)
+    _expect(all(v in ("data", "penalty", "none", "zero") for v in labels), p + "identification",
+            "'data', 'penalty', 'none' or 'zero' per weight", labels)  # fmt: skip
+    index = _field(d, "index", list, p)
+    _expect(all(_is_count(i) and i < arch.n_total for i in index) and len(set(index)) == len(index)
+            and set(index) <= set(free.tolist()), p + "index", "distinct free weight positions",
+            index)  # fmt: skip
+    se = _field(d, "se", list, p)
+    _expect(len(se) == k and all(v is None or (_is_number(v) and v >= 0) for v in se), p + "se",
+            f"{k} non-negative numbers or null", se)  # fmt: skip
+    cov, canon = tensors["cov"], tensors["canonical"]
+    _expect(cov.shape == (len(index), len(index)) and bool(np.all(np.isfinite(cov))),
+            "tensor 'cov'", f"a finite ({len(index)}, {len(index)}) matrix", cov.shape)  # fmt: skip
+    _expect(canon.shape == (arch.n_total,) and bool(np.all(np.isfinite(canon))),
+            "tensor 'canonical'", f"{arch.n_total} finite weights", canon.shape)  # fmt: skip
+    extra = {}
+    for key, check in (("scale", _is_number), ("nullity", _is_count), ("n_negative", _is_count)):
+        extra[key] = _field(d, key, check, p)
+    edf = d.get("edf")
+    _expect(edf is None or _is_number(edf), p + "edf", "a number or null", edf)
+    notes = _strings(_field(d, "notes", list, p), p + "notes")
+    coef = canon[free]
+    se_v = np.array([np.nan if v is None else float(v) for v in se])
+    lab = np.array(labels, dtype=object)
+    inf = Inference(
+        method=method, level=level, names=tuple(names), coef=coef, se=se_v,
+        z=se_v, p=se_v, ci_low=se_v, ci_high=se_v, identified=lab == "data",
+        zero=lab == "zero", identification=tuple(labels), cov=np.array(cov),
+        index=np.asarray(index, dtype=int), theta=np.array(canon),
+        edf=math.nan if edf is None else float(edf), scale=float(extra["scale"]),
+        nullity=extra["nullity"], n_negative=extra["n_negative"], notes=tuple(notes),
+        fit_theta=np.array(theta),
+    )  # fmt: skip
+    return _at_level(inf, level)
+
+
+def _at_level(inf: Inference, level: float) -> Inference:
+    """``inf`` with z, p and intervals at ``level`` from its standard errors."""
+    from scipy import stats
+
+    ident = np.asarray(inf.identification, dtype=object)
+    z = np.where(ident == "data", inf.coef / inf.se, np.nan)
+    q = stats.norm.ppf(0.5 + level / 2)
+    return dataclasses.replace(
+        inf, level=float(level), z=z, p=2.0 * stats.norm.sf(np.abs(z)),
+        ci_low=inf.coef - q * inf.se, ci_high=inf.coef + q * inf.se,
+    )  # fmt: skip
+
+
+def saved_inference(inf: Inference, se: str, level: float, bootstrap_options=None) -> Inference:
+    """The inference saved in a model file, at confidence ``level`` (for a model without data).
+
+    Raises
+    ------
+    ValueError
+        When another covariance than the saved one is asked for (it needs the data).
+    """
+    if se != inf.method or bootstrap_options:
+        raise ValueError(
+            f"This model carries no data (it was loaded from a file), which se={se!r} needs; "
+            f"the file keeps the {inf.method!r} covariance. Fix: se={inf.method!r}, or refit on "
+            f"the data for another covariance."
+        )
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1); got {level!r}. Fix: e.g. level=0.95.")
+    return _at_level(inf, level)
+
+
+def _plain(value):
+    """A level as a JSON scalar (numpy scalars to Python, anything else to its text)."""
+    value = value.item() if isinstance(value, np.generic) else value
+    return value if isinstance(value, bool | int | float | str) else str(value)

@@ -2,7 +2,8 @@
 
 Every feature of nnmle takes a :class:`Problem`: the objective
 
-    f(theta) = sum_i w_i * loss(eta_i(theta), y_i) + l2 * sum_P theta_j^2 + l1 * sum_P |theta_j|
+    f(theta) = sum_i w_i * loss(eta_i(theta), y_i) + l2 * sum_P theta_j^2 + l1 * sum_P |theta_j|,
+    eta_i(theta) = f(x_i; theta) + offset_i
 
 (:mod:`nnmle.families` for ``loss``, :mod:`nnmle.penalties` for the penalized
 set ``P``), its gradient, Hessian-vector products, dense Hessians, the Fisher
@@ -21,6 +22,14 @@ next size in :func:`bucket_rows` (``m * 2^k`` with ``8 <= m <= 15``: at most
 12.5% padding), so folds of 455 and 456 rows share one compilation. A padded
 row adds exactly ``0 * loss`` to every sum: results are those of the unpadded
 data up to the order of floating-point summation (tested to 1e-12).
+
+Offsets
+-------
+An offset (``Data.offset``, shape ``(rows, n_outputs)``, padded like the rows)
+is added to the network's output before the loss, in every kernel: it is a
+data array, so a new offset of the same bucketed size compiles nothing. Its
+columns for a family's extra outputs (the negative binomial's ``log(alpha)``)
+are zero. A problem without offset has ``Data.offset = None``.
 """
 
 from __future__ import annotations
@@ -36,7 +45,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .data import Data, Design, prepare
+from .data import Data, Design, family_architecture, offset_matrix, prepare
 from .families import Family, get_family
 from .networks import Architecture, Params, activation_fn, effective, linear_predictor, ravel
 from .penalties import Penalty, penalized_mask, penalty_value, smooth_penalty
@@ -44,7 +53,10 @@ from .penalties import Penalty, penalized_mask, penalty_value, smooth_penalty
 __all__ = [
     "Problem",
     "as_problem",
+    "STATISTICS",
     "bucket_rows",
+    "data_eta",
+    "fit_statistics",
     "flat_theta",
     "negloglik",
     "objective",
@@ -118,8 +130,12 @@ class Problem:
         arch: Architecture,
         penalty: Penalty | None = None,
         pad: bool = True,
+        offset=None,
     ) -> Problem:
         """A problem from validated arrays, rows padded to :func:`bucket_rows` (zero weight).
+
+        ``offset`` (``(n,)``, added to every mean output, or ``(n, n_outputs)``)
+        is added to the linear predictor; ``None`` means no offset.
 
         Examples
         --------
@@ -140,7 +156,9 @@ class Problem:
                 f"{w.shape}. Fix: pass arrays of the same length."
             )
         rows = bucket_rows(n) if pad else n
-        data = Data(*(jnp.asarray(_pad(a, rows)) for a in (X, Y, w)))
+        off = None if offset is None else offset_matrix(offset, n, family, arch)
+        Xp, Yp, wp = (jnp.asarray(_pad(a, rows)) for a in (X, Y, w))
+        data = Data(Xp, Yp, wp, None if off is None else jnp.asarray(_pad(off, rows)))
         return cls(data, family, arch, penalty or Penalty(), int(n))
 
     @classmethod
@@ -160,6 +178,9 @@ class Problem:
         l2: float = 0.0,
         l1: float = 0.0,
         penalize_bias: bool = False,
+        offset=None,
+        exposure=None,
+        na_action: str = "drop",
     ) -> tuple[Problem, Design]:
         """Validate user data (arrays, or a formula with ``data=``) into a problem and its design.
 
@@ -175,22 +196,20 @@ class Problem:
         """
         fam = get_family(family)
         penalty = Penalty(l2=l2, l1=l1, penalize_bias=penalize_bias)
-        prep = prepare(X, y, fam, weights=weights, data=data)
-        out_names = None
+        prep = prepare(
+            X, y, fam, weights=weights, data=data, offset=offset, exposure=exposure,
+            na_action=na_action,
+        )  # fmt: skip
+        out_names = prep.design.output_names or None
         if fam.name == "multinomial":
             out_names = tuple(f"y[{c}]" for c in prep.classes[1:])
-        arch = Architecture.build(
-            prep.X.shape[1],
-            hidden,
-            fam.n_outputs(prep.classes),
-            activation,
-            skip,
-            bias,
-            mask,
-            input_names=prep.input_names,
-            output_names=out_names,
-        )
-        return cls.build(prep.X, prep.Y, prep.w, fam, arch, penalty), prep.design
+        n_mean = fam.n_outputs(prep.classes, prep.Y.shape[1]) - fam.n_extra
+        arch = family_architecture(
+            fam, prep.X.shape[1], hidden, n_mean, activation, skip, bias, mask,
+            input_names=prep.input_names, output_names=out_names,
+        )  # fmt: skip
+        problem = cls.build(prep.X, prep.Y, prep.w, fam, arch, penalty, offset=prep.offset)
+        return problem, prep.design
 
     def replace(self, **changes) -> Problem:
         """A copy with some fields changed (``penalty=``, ``arch=``, ...)."""
@@ -206,9 +225,8 @@ class Problem:
         w = np.asarray(w, dtype=np.float64)
         if w.shape != (self.n_obs,):
             raise ValueError(f"expected {self.n_obs} case weights; got shape {w.shape}.")
-        return dataclasses.replace(
-            self, data=Data(data.X, data.Y, jnp.asarray(_pad(w, data.w.shape[0])))
-        )
+        w_pad = jnp.asarray(_pad(w, data.w.shape[0]))
+        return dataclasses.replace(self, data=data._replace(w=w_pad))
 
     def require_data(self) -> Data:
         """The padded data, or a ``ValueError`` that explains why there is none."""
@@ -234,6 +252,12 @@ class Problem:
     def w(self) -> np.ndarray:
         """Case weights of the real rows."""
         return np.asarray(self.require_data().w)[: self.n_obs]
+
+    @property
+    def offset(self) -> np.ndarray | None:
+        """The offset of the real rows ``(n_obs, n_outputs)``, or ``None`` (no offset)."""
+        off = self.require_data().offset
+        return None if off is None else np.asarray(off)[: self.n_obs]
 
     # -- coordinates
     @property
@@ -287,27 +311,35 @@ class Problem:
         """``loglik``, ``deviance``, ``null_deviance``, ``scale`` and ``nll`` at ``theta``."""
         self.require_data()
         vals = np.asarray(_statistics(_as_jnp(theta, self.arch), self))
-        names = ("loglik", "deviance", "null_deviance", "scale", "nll")
-        return dict(zip(names, map(float, vals), strict=True))
+        return dict(zip(STATISTICS, map(float, vals), strict=True))
 
-    def linear_predictor(self, theta, X=None) -> np.ndarray:
-        """``eta`` of shape ``(n, n_outputs)`` for the data's rows (default) or new inputs ``X``."""
+    def linear_predictor(self, theta, X=None, offset=None) -> np.ndarray:
+        """``eta`` of shape ``(n, n_outputs)`` for the data's rows (default, with their offset)
+        or new inputs ``X`` (with ``offset``: ``(n,)`` or ``(n, n_outputs)``, default none)."""
         if X is None:
             X = self.X
+            if offset is None and self.require_data().offset is not None:
+                offset = self.offset
         X = np.asarray(X, dtype=np.float64)
         n = X.shape[0]
         Xp = jnp.asarray(_pad(X, bucket_rows(n)))
-        return np.asarray(_eta(_as_jnp(theta, self.arch), Xp, self.arch))[:n]
+        eta = np.asarray(_eta(_as_jnp(theta, self.arch), Xp, self.arch))[:n]
+        if offset is not None:
+            eta = eta + offset_matrix(offset, n, self.family, self.arch)
+        return eta
 
     def linear_predictors(self, thetas) -> np.ndarray:
         """``eta`` on the data's rows at each row of ``thetas``: ``(K, n_obs, n_outputs)``."""
-        X = self.require_data().X
-        out = _etas(jnp.asarray(np.atleast_2d(thetas), jnp.float64), X, self.arch)
-        return np.asarray(out)[:, : self.n_obs]
+        data = self.require_data()
+        out = _etas(jnp.asarray(np.atleast_2d(thetas), jnp.float64), data.X, self.arch)
+        out = np.asarray(out)[:, : self.n_obs]
+        offset = self.offset
+        return out if offset is None else out + offset[None]
 
-    def mean(self, theta, X=None) -> np.ndarray:
+    def mean(self, theta, X=None, offset=None) -> np.ndarray:
         """Fitted means ``(n, q)`` (class probabilities ``(n, K)`` for the multinomial)."""
-        return np.asarray(self.family.inverse_link(jnp.asarray(self.linear_predictor(theta, X))))
+        eta = self.linear_predictor(theta, X, offset)
+        return np.asarray(self.family.inverse_link(jnp.asarray(eta)))
 
     def hvp(self, theta) -> Callable[[np.ndarray], np.ndarray]:
         """Exact Hessian-vector product ``v -> H v`` on the free coordinates.
@@ -421,10 +453,16 @@ class Problem:
 # --- the objective as pure (traceable) functions of (theta, problem) -------------
 
 
+def data_eta(theta: jax.Array, data: Data, arch: Architecture) -> jax.Array:
+    """``eta = f(X; theta) + offset`` on the rows of ``data`` (traceable)."""
+    eta = linear_predictor(theta, data.X, arch)
+    return eta if data.offset is None else eta + data.offset
+
+
 def negloglik(theta: jax.Array, problem: Problem) -> jax.Array:
     """Sum of case-weighted loss (the NLL kernel; see :mod:`nnmle.families`)."""
     data = problem.require_data()
-    eta = linear_predictor(theta, data.X, problem.arch)
+    eta = data_eta(theta, data, problem.arch)
     return jnp.sum(data.w * problem.family.loss_obs(eta, data.Y))
 
 
@@ -461,9 +499,9 @@ def _objectives(thetas, problem):
 
 
 def _loglik(theta, problem):
-    data = problem.data
-    eta = linear_predictor(theta, data.X, problem.arch)
-    return problem.family.loglik(eta, data.Y, data.w)
+    data = problem.require_data()
+    eta = data_eta(theta, data, problem.arch)
+    return problem.family.loglik(eta, data.Y, data.w, problem.n_params)
 
 
 @jax.jit
@@ -471,19 +509,27 @@ def _logliks(thetas, problem):
     return jax.vmap(lambda th: _loglik(th, problem))(thetas)
 
 
-@jax.jit
-def _statistics(theta, problem):
-    data, fam = problem.data, problem.family
-    eta = linear_predictor(theta, data.X, problem.arch)
+#: The names of :func:`fit_statistics`' entries, in order.
+STATISTICS = ("loglik", "deviance", "null_deviance", "scale", "nll")
+
+
+def fit_statistics(theta: jax.Array, problem: Problem) -> jax.Array:
+    """``[loglik, deviance, null_deviance, scale, nll]`` at ``theta`` (traceable; a solver's
+    compiled loop computes them at its end, so a fit needs no second compilation)."""
+    data, fam, k = problem.require_data(), problem.family, problem.n_params
+    eta = data_eta(theta, data, problem.arch)
     return jnp.stack(
         [
-            fam.loglik(eta, data.Y, data.w),
+            fam.loglik(eta, data.Y, data.w, k),
             fam.deviance(eta, data.Y, data.w),
-            fam.null_deviance(data.Y, data.w),
-            fam.scale(eta, data.Y, data.w),
+            fam.null_deviance(data.Y, data.w, data.offset, eta),
+            fam.scale(eta, data.Y, data.w, k),
             jnp.sum(data.w * fam.loss_obs(eta, data.Y)),
         ]
     )
+
+
+_statistics = jax.jit(fit_statistics)
 
 
 _eta = jax.jit(linear_predictor, static_argnames=("arch",))
@@ -548,8 +594,10 @@ def _pair_index(k: int) -> np.ndarray:
     return out
 
 
-def _chunked(data: Data, chunk: int):
-    return tuple(a.reshape((-1, chunk) + a.shape[1:]) for a in data)
+def _chunked(data: Data, n_outputs: int, chunk: int):
+    """``(X, Y, w, offset)`` cut into chunks of rows (a zero offset when there is none)."""
+    off = data.offset if data.offset is not None else jnp.zeros((data.X.shape[0], n_outputs))
+    return tuple(a.reshape((-1, chunk) + a.shape[1:]) for a in (data.X, data.Y, data.w, off))
 
 
 @functools.partial(jax.jit, static_argnames=("chunk",))
@@ -559,22 +607,22 @@ def _hessian_factored(theta, problem, chunk):
     d, h1 = arch.n_inputs, arch.sizes[1]
     n_u = (d + 1) * h1
     W1, b1, r = th[: d * h1].reshape(d, h1), th[d * h1 : n_u], th[n_u:]
-    X, Y, w = _chunked(problem.data, chunk)
+    X, Y, w, O = _chunked(problem.data, arch.n_outputs, chunk)
 
-    def loss(v, x, y, wi):
-        eta = _forward_from_first(v[:h1], v[h1:], x, arch)
+    def loss(v, x, y, wi, oi):
+        eta = _forward_from_first(v[:h1], v[h1:], x, arch) + oi
         return wi * family.loss_obs(eta[None, :], y[None, :])[0]
 
-    def ex_hessian(x, y, wi):
-        return jax.hessian(loss)(jnp.concatenate([x @ W1 + b1, r]), x, y, wi)
+    def ex_hessian(x, y, wi, oi):
+        return jax.hessian(loss)(jnp.concatenate([x @ W1 + b1, r]), x, y, wi, oi)
 
     # both x~ x~' and d2L/dz2 are symmetric: accumulate upper triangles only
     ia, ib = np.triu_indices(d + 1)
     ij, ik = np.triu_indices(h1)
 
     def body(acc, xs):
-        Xc, Yc, wc = xs
-        Hc = jax.vmap(ex_hessian)(Xc, Yc, wc)
+        Xc, Yc, wc, Oc = xs
+        Hc = jax.vmap(ex_hessian)(Xc, Yc, wc, Oc)
         Xt = jnp.concatenate([Xc, jnp.ones((chunk, 1), Xc.dtype)], axis=1)
         Huu = (Xt[:, ia] * Xt[:, ib]).T @ Hc[:, ij, ik]
         Hur = Xt.T @ Hc[:, :h1, h1:].reshape(chunk, -1)
@@ -583,7 +631,7 @@ def _hessian_factored(theta, problem, chunk):
 
     m_r = r.shape[0]
     zero = (jnp.zeros((ia.size, ij.size)), jnp.zeros((d + 1, h1 * m_r)), jnp.zeros((m_r, m_r)))
-    (uu, ur, rr), _ = jax.lax.scan(body, zero, (X, Y, w))
+    (uu, ur, rr), _ = jax.lax.scan(body, zero, (X, Y, w, O))
     pair_a, pair_j = _pair_index(d + 1), _pair_index(h1)
     uu = uu[pair_a[:, None, :, None], pair_j[None, :, None, :]].reshape(n_u, n_u)
     ur = ur.reshape(n_u, m_r)
@@ -595,7 +643,7 @@ def _hessian_factored(theta, problem, chunk):
 @functools.partial(jax.jit, static_argnames=("chunk",))
 def _information(theta, problem, chunk):
     arch, family = problem.arch, problem.family
-    X, Y, w = _chunked(problem.data, chunk)
+    X, Y, w, O = _chunked(problem.data, arch.n_outputs, chunk)
     P = theta.shape[0]
 
     def eta_one(th, x):
@@ -605,13 +653,13 @@ def _information(theta, problem, chunk):
         return jax.hessian(lambda e: family.loss_obs(e[None, :], y[None, :])[0])(eta)
 
     def body(acc, xs):
-        Xc, Yc, wc = xs
+        Xc, Yc, wc, Oc = xs
         J = jax.vmap(lambda x: jax.jacfwd(eta_one)(theta, x))(Xc)  # (c, q, P)
-        E = jax.vmap(lambda x: eta_one(theta, x))(Xc)
+        E = jax.vmap(lambda x: eta_one(theta, x))(Xc) + Oc
         C = jax.vmap(curvature)(E, Yc) * wc[:, None, None]  # (c, q, q)
         return acc + jnp.einsum("cqp,cqr,crs->ps", J, C, J), None
 
-    out, _ = jax.lax.scan(body, jnp.zeros((P, P), theta.dtype), (X, Y, w))
+    out, _ = jax.lax.scan(body, jnp.zeros((P, P), theta.dtype), (X, Y, w, O))
     return out
 
 
@@ -620,7 +668,7 @@ def _scores(theta, problem):
     data = problem.data
 
     def losses(th):
-        return problem.family.loss_obs(linear_predictor(th, data.X, problem.arch), data.Y)
+        return problem.family.loss_obs(data_eta(th, data, problem.arch), data.Y)
 
     return jax.jacrev(losses)(theta)
 

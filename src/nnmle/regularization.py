@@ -36,7 +36,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import symmetry
-from .estimation import best_start, estimate
+from .estimation import as_estimate, best_start, estimate
 from .inference import curvature
 from .networks import Architecture, init_params, linear_predictor
 from .penalties import Penalty, penalty_value
@@ -204,6 +204,8 @@ def log_evidence(theta, problem: Problem, curv=None) -> float:
     nll = problem.statistics(theta)["nll"]
     F = nll + penalty.l2 * float(np.sum(np.asarray(theta)[pmask] ** 2))
     log_g = math.log(symmetry.group(problem).order)
+    if family.has_dispersion and family.scale_method != "ml":
+        return math.nan  # no closed form over the gamma shape yet
     if family.has_dispersion:
         N = float(np.sum(problem.w))
         beta = (N - k + kp) / (2.0 * F)
@@ -566,7 +568,7 @@ def relu_balance(result) -> list[dict]:
     counted); under L1 the L1 norms are equal.
     """
     arch = result.arch
-    params = result.params
+    params = as_estimate(result).params
     norm = 1 if result.penalty.l1 > 0 and result.penalty.l2 == 0 else 2
     out = []
     for l, activation in enumerate(arch.activation):

@@ -37,6 +37,7 @@ import numpy as np
 
 from ..penalties import Penalty
 from ..problem import Problem
+from ..starts import blas_threads
 
 __all__ = ["LABELS", "LOADING_TOL", "Identification", "identification"]
 
@@ -168,15 +169,16 @@ def identification(
     H_nll = problem.with_penalty(Penalty()).hessian(theta)[np.ix_(pos, pos)]
     pmask = problem.penalized[positions].astype(float)
     H = H_nll + np.diag(2.0 * float(problem.penalty.l2) * pmask)
-    lam_F = np.linalg.eigvalsh(F)
-    thr_F = rtol * max(float(lam_F.max(initial=0.0)), 0.0)
-    _, N_F = _null_basis(F, thr_F)
-    lam_H = np.linalg.eigvalsh(H)
-    thr_H = max(rtol * float(np.abs(lam_H).max(initial=0.0)), 10.0 * float(grad_norm))
-    flat = N_F
-    if N_F.shape[1] and problem.penalty.l2 > 0:
-        mu, V = np.linalg.eigh(N_F.T @ H @ N_F)
-        flat = N_F @ V[:, mu <= thr_H]  # directions the penalty does not curve either
+    with blas_threads(F.shape[0]):  # small dense problems: one BLAS thread (see starts)
+        lam_F = np.linalg.eigvalsh(F)
+        thr_F = rtol * max(float(lam_F.max(initial=0.0)), 0.0)
+        _, N_F = _null_basis(F, thr_F)
+        lam_H = np.linalg.eigvalsh(H)
+        thr_H = max(rtol * float(np.abs(lam_H).max(initial=0.0)), 10.0 * float(grad_norm))
+        flat = N_F
+        if N_F.shape[1] and problem.penalty.l2 > 0:
+            mu, V = np.linalg.eigh(N_F.T @ H @ N_F)
+            flat = N_F @ V[:, mu <= thr_H]  # directions the penalty does not curve either
     none, weak = _loads(flat), _loads(N_F)
     labels = tuple(
         "none" if n else "penalty" if w else "data" for n, w in zip(none, weak, strict=True)

@@ -55,6 +55,18 @@ The effective number of parameters is ``edf = tr(F H^-1)``; with every
 weight penalized it equals ``sum_i e_i / (e_i + 2 l2)`` over the eigenvalues
 ``e_i`` of ``F``, and without a penalty the rank of ``F``.
 
+Identified functions of the weights (:mod:`._functionals`): predictions
+(:func:`prediction`, statsmodels' ``get_prediction``), average marginal
+effects (:func:`margins`, ``get_margeff``) and partial dependence
+(:func:`partial_dependence`) get delta-method (or bootstrap) standard errors
+whatever the symmetry, each number labelled by whether the data identify it
+(its gradient has no component along the Fisher null space). Tests per term:
+:func:`wald_test_terms` (joint Wald tests of the weights leaving a term's
+columns) and :func:`anova` (likelihood-ratio tests by refitting, chi-square or
+parametric bootstrap). :func:`fit_statistics` and :func:`residuals` give
+statsmodels' degrees of freedom, Pearson chi-square, dispersion, null
+log-likelihood and residuals.
+
 Bootstrap replicates are units of work run by an executor's ``map``
 (:class:`nnmle.starts.LocalExecutor` threads by default,
 :class:`nnmle.starts.DaskExecutor` for a cluster); each refits its reweighted
@@ -63,6 +75,7 @@ problem with :func:`nnmle.starts.run_starts` and the solver
 """
 
 from ..identifiability import LOADING_TOL
+from ._anova import Anova, anova, restricted_problem, simulate
 from ._bootstrap import Bootstrap, BootstrapJob, bootstrap, bootstrap_replicates
 from ._covariance import METHODS, Inference, infer, inference_table
 from ._curvature import (
@@ -72,28 +85,62 @@ from ._curvature import (
     curvature,
     effective_df,
 )
+from ._effects import (
+    Margins,
+    PartialDependence,
+    check_alpha,
+    margins,
+    partial_dependence,
+    require_rows,
+)
 from ._intervals import PredictionInterval, predict_interval
+from ._prediction import Prediction, prediction
+from ._statistics import RESIDUALS, FitStatistics, fit_statistics, pseudo_rsquared, residuals
+from ._terms import Term, TermTests, design_terms, find_term, wald_test_terms, weight_names
 from ._tests import LRTest, information_criteria, lr_test, wald_inputs
 
 __all__ = [
     "LOADING_TOL",
     "METHODS",
+    "RESIDUALS",
+    "Anova",
     "Bootstrap",
     "BootstrapJob",
     "Curvature",
+    "FitStatistics",
     "Inference",
     "LRTest",
+    "Margins",
+    "PartialDependence",
+    "Prediction",
     "PredictionInterval",
+    "Term",
+    "TermTests",
     "active_mask",
+    "anova",
     "bootstrap",
     "bootstrap_replicates",
     "canonical_theta",
+    "check_alpha",
     "curvature",
+    "design_terms",
     "effective_df",
+    "find_term",
+    "fit_statistics",
     "infer",
     "inference_table",
     "information_criteria",
     "lr_test",
+    "margins",
+    "partial_dependence",
     "predict_interval",
+    "prediction",
+    "pseudo_rsquared",
+    "require_rows",
+    "residuals",
+    "restricted_problem",
+    "simulate",
     "wald_inputs",
+    "wald_test_terms",
+    "weight_names",
 ]

@@ -41,6 +41,8 @@ class BootstrapJob(NamedTuple):
     start : {"random", "reference"}
     n_restarts : int
         Random starts per replicate.
+    offset : ndarray or None
+        The fit's offset rows (``None``: no offset).
     """
 
     X: np.ndarray
@@ -54,6 +56,7 @@ class BootstrapJob(NamedTuple):
     seed: int
     start: str
     n_restarts: int
+    offset: np.ndarray | None = None
 
 
 def _job_family(family: Family) -> str | Family:
@@ -87,7 +90,13 @@ def bootstrap_replicates(shared: BootstrapJob, keys) -> list[tuple[np.ndarray, s
         ``(theta, status)`` per replicate, unaligned.
     """
     problem = Problem.build(
-        shared.X, shared.Y, shared.w, get_family(shared.family), shared.arch, shared.penalty
+        shared.X,
+        shared.Y,
+        shared.w,
+        get_family(shared.family),
+        shared.arch,
+        shared.penalty,
+        offset=shared.offset,
     )
     n = problem.n_obs
     out = []
@@ -229,6 +238,7 @@ def bootstrap(
         seed=int(seed),
         start=start,
         n_restarts=int(n_restarts or max(1, len(est.starts))),
+        offset=problem.offset,
     )
     executor = executor if executor is not None else LocalExecutor()
     outs = executor.map(bootstrap_replicates, list(range(int(n_boot))), shared, on_result)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import jax.numpy as jnp
 import numpy as np
 from scipy import stats
 
@@ -143,13 +144,12 @@ class Inference:
 
 
 def _dispersion(est: Estimate, theta: np.ndarray, edf: float) -> float:
-    """``sum w r^2 / (sum w - edf)`` for a family with a dispersion, else 1."""
+    """Pearson chi2 / (q sum w - edf) for a family with a dispersion, else 1."""
     problem = est.problem
     if not problem.family.has_dispersion:
         return 1.0
-    resid = problem.Y[:, 0] - problem.linear_predictor(theta)[:, 0]
-    w = problem.w
-    return float(np.sum(w * resid**2) / (np.sum(w) - edf))
+    eta, Y, w = (jnp.asarray(a) for a in (problem.linear_predictor(theta), problem.Y, problem.w))
+    return float(problem.family.dispersion(eta, Y, w, edf))
 
 
 def _meat(est: Estimate, theta: np.ndarray, index: np.ndarray) -> np.ndarray:
@@ -271,7 +271,7 @@ def _notes(est: Estimate, cur: Curvature, se: str, scale, labels, names) -> list
         )
     if se == "hessian" and est.family.has_dispersion:
         notes.append(
-            f"gaussian dispersion phi = sum w r^2 / (sum w - edf) = {scale:.6g} "
+            f"{est.family.name} dispersion phi = Pearson chi2 / (n - edf) = {scale:.6g} "
             f"(Pearson chi2 / residual df, as statsmodels GLM)"
         )
     if se == "sandwich":

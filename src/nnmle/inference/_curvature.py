@@ -10,6 +10,7 @@ from .. import symmetry
 from ..estimation import Estimate, as_estimate
 from ..identifiability import identification
 from ..problem import Problem
+from ..starts import blas_threads
 
 __all__ = [
     "Curvature",
@@ -132,7 +133,8 @@ def curvature(theta, problem: Problem, grad_norm: float = 0.0) -> Curvature:
     ident = identification(problem, theta, grad_norm, active=active_mask(theta, problem))
     pmask = problem.penalized[ident.positions]
     l2 = float(problem.penalty.l2)
-    lam_p, vec_p = np.linalg.eigh(ident.hessian)
+    with blas_threads(ident.hessian.shape[0]):
+        lam_p, vec_p = np.linalg.eigh(ident.hessian)
     keep = lam_p > ident.hessian_threshold
     hinv = (vec_p[:, keep] / lam_p[keep]) @ vec_p[:, keep].T
     return Curvature(

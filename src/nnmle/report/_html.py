@@ -29,7 +29,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from .story import Story, fmt, key_numbers
+from ._effects import draw_story_partial_dependence, story_effect_tables
+from .story import Story, fmt, key_numbers, singular_table
 
 __all__ = [
     "KEY_LABELS",
@@ -75,6 +76,8 @@ _SECTION_TITLES = {
     "network": "A network with hidden units: not unique, not convex",
     "path": "Weight decay: weights racing away, and shrinking",
     "final": "The final model: identified by the data, by the penalty, or not at all",
+    "effects": "Covariate effects: identified where the weights are not",
+    "singular": "Singular learning theory: BIC's d/2 against the learning coefficient",
     "store": "The campaign store",
 }
 
@@ -267,6 +270,10 @@ def _tables(story: Story) -> dict[str, list[tuple[str, list[str], list[list[str]
                 preds,
             ),
         ]
+    if story.effects is not None:
+        out["effects"] = story_effect_tables(story.effects)
+    if story.singular is not None:
+        out["singular"] = [singular_table(story.singular)]
     if st is not None:
         out["store"] = [
             (
@@ -518,6 +525,11 @@ def _fig_predictions(story: Story, plt) -> bytes | None:
     return _png(fig)
 
 
+def _fig_partial_dependence(story: Story, plt) -> bytes | None:
+    fig = draw_story_partial_dependence(story.effects, story.family, plt)
+    return None if fig is None else _png(fig)
+
+
 def _fig_store(story: Story, plt) -> bytes | None:
     st = story.store
     jobs = [] if st is None else [j for j in st.jobs if j.get("solutions")]
@@ -547,6 +559,8 @@ _FIGURES: dict[str, tuple[str, str, Callable]] = {
              "deviance; vertical lines mark the chosen penalties.", _fig_path),
     "predictions": ("final", "Fitted probabilities with confidence intervals for a few cases.",
                     _fig_predictions),
+    "partial_dependence": ("effects", "Partial dependence of the fitted mean on the strongest "
+                           "input, with pointwise delta-method bands.", _fig_partial_dependence),
     "store": ("store", "Objectives of the stored starts.", _fig_store),
 }  # fmt: skip
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import symmetry
+from ..inference import fit_statistics, pseudo_rsquared, weight_names
 
 __all__ = ["Summary", "fit_summary"]
 
@@ -102,9 +103,11 @@ def fit_summary(estimate, design=None, inference=None) -> Summary:
     ----------
     estimate : Estimate
     design : Design, optional
-        For the class coding and the formula (not used yet beyond the header).
+        The formula: its intercept is called ``Intercept`` (a network without
+        hidden layer).
     inference : Inference, optional
-        Adds std err, z, P>|z| and the interval columns.
+        Adds std err, z, P>|z| and the interval columns, and statsmodels' header
+        lines (Df Residuals, Df Model, Pearson chi2, Pseudo R-squ., Scale).
     """
     r = estimate
     problem = r.problem
@@ -128,7 +131,9 @@ def fit_summary(estimate, design=None, inference=None) -> Summary:
         ("Starts converged", f"{n_conv}/{len(r.starts)}"),
     ]
     if r.family.has_dispersion:
-        header.append(("Scale (sigma^2, ML)", f"{r.scale:.6g}"))
+        pearson = r.family.scale_method == "pearson"
+        label = "Scale (phi, Pearson)" if pearson else "Scale (sigma^2, ML)"
+        header.append((label, f"{r.scale:.6g}"))
     grp = symmetry.group(problem)
     if r.arch.hidden:
         header.append(
@@ -138,12 +143,17 @@ def fit_summary(estimate, design=None, inference=None) -> Summary:
             )
         )
     rows = [[w["name"], w["value"]] for w in canonical_table(r)]
+    header.append(("Method", "penalized MLE" if r.penalty.active else "MLE"))
     notes = [
         "objective = sum(case weight * negative log-likelihood) + "
         + r.penalty.describe()
-        + (" (gaussian: 1/2 * sum of squared residuals)" if r.family.has_dispersion else ""),
+        + (" (gaussian: 1/2 * sum of squared residuals)" if r.family.name == "gaussian" else ""),
         f"AIC/BIC count k = {r.n_params} free weights"
-        + ("; sigma^2 is not counted (as statsmodels GLM)" if r.family.has_dispersion else ""),
+        + (
+            "; the dispersion is not counted (as statsmodels GLM)"
+            if r.family.has_dispersion
+            else ""
+        ),
     ]
     if not r.converged:
         notes.append(f"the best start did not converge: {r.message}")
@@ -160,8 +170,22 @@ def fit_summary(estimate, design=None, inference=None) -> Summary:
             ("Covariance type", inference.method),
             ("Effective params", f"{inference.edf:.4g}"),
         ]
+        if problem.data is not None:
+            st = fit_statistics(r, inference=inference)
+            header += [
+                ("Df Residuals", f"{st.df_resid:.6g}"),
+                ("Df Model", f"{st.df_model:.6g}"),
+                ("Pearson chi2", f"{st.pearson_chi2:.6g}"),
+                ("Pseudo R-squ. (CS)", f"{pseudo_rsquared(st, 'cs'):.4g}"),
+                ("Scale", f"{st.scale:.6g}"),
+            ]
         columns, rows = _inference_rows(inference)
         notes = [n for n in notes if "standard errors omitted" not in n] + list(inference.notes)
+    if design is not None and design.formula is not None:
+        names = weight_names(r.arch, design)
+        rename = dict(zip(r.arch.param_names(), names, strict=True))
+        rows = [[rename.get(row[0], row[0]), *row[1:]] for row in rows]
+    notes += _data_notes(r, design, inference)
     return Summary("Neural network MLE results (nnmle)", header, columns, rows, notes)
 
 
@@ -182,3 +206,45 @@ def _inference_rows(inf) -> tuple[list[str], list[list]]:
             keys = ("se", "z", "p", "ci_low", "ci_high")
             rows.append([w["name"], w["value"], *(w[k] for k in keys)])
     return columns, rows
+
+
+def _data_notes(estimate, design=None, inference=None) -> list[str]:
+    """What the data handling did: the response's coding, dropped rows, offsets, outputs,
+    and a family's extra parameter (the negative binomial's alpha, with its standard error)."""
+    fam, notes = estimate.family, []
+    if design is not None:
+        classes = tuple(design.classes)
+        if fam.name == "bernoulli" and classes and classes != (0, 1):
+            notes.append(
+                f"y = 1 means {classes[1]!r}, y = 0 means {classes[0]!r} (the second level in "
+                f"sorted order is modelled, as R does)"
+            )
+        if design.n_dropped:
+            notes.append(
+                f"{design.n_dropped} row(s) with missing values were dropped (na_action='drop', "
+                f"as R's na.omit)"
+            )
+        if design.has_offset:
+            what = [f"offset({t})" for t in design.offset_terms]
+            what += [f"{k}={c!r}" for k, c in (("offset", design.offset_column),
+                     ("exposure", design.exposure_column)) if c]  # fmt: skip
+            notes.append(
+                "an offset is added to the linear predictor"
+                + (f": {', '.join(what)}" if what else "")
+                + " (new data need it too)"
+            )
+    q = estimate.arch.n_outputs - fam.n_extra
+    if fam.name == "gaussian" and q > 1:
+        notes.append(f"{q} gaussian outputs with one common variance sigma^2")
+    if fam.n_extra and fam.name == "negative_binomial":
+        j = estimate.arch.param_names().index("bias->log(alpha)")
+        alpha = float(np.exp(estimate.theta[j]))
+        se = ""
+        if inference is not None and "bias->log(alpha)" in inference.names:
+            k = inference.names.index("bias->log(alpha)")
+            if np.isfinite(inference.se[k]):
+                se = f", std err {alpha * inference.se[k]:.4g} (delta method)"
+        notes.append(
+            f"alpha (NB2: Var y = mu + alpha mu^2) = exp(bias->log(alpha)) = {alpha:.6g}{se}"
+        )
+    return notes

@@ -59,13 +59,13 @@ STATUS = {
         "saddle",
         "a stationary point that is not a minimum: the Hessian of the objective has negative "
         "eigenvalues, a direction in which it still decreases (optimizers stall near saddles). "
-        "Fix: more starts (n_restarts=10), standardized inputs, or nnmle.escape_saddle(theta, res)",
+        "Fix: more starts (n_starts=10), standardized inputs, or nnmle.escape_saddle(theta, res)",
     ),
     7: (
         "plateau",
         "stationary on a plateau: the network fits no better than the intercept-only model "
         "(its hidden units are saturated or dead on the data), which is not a useful maximum of "
-        "the likelihood. Fix: more starts (n_restarts=10), standardized inputs, or "
+        "the likelihood. Fix: more starts (n_starts=10), standardized inputs, or "
         "nnmle.escape_saddle(theta, res)",
     ),
 }
@@ -91,7 +91,9 @@ def status_message(name: str) -> str:
 
 
 class Solution(NamedTuple):
-    """Outcome of one start: weights, objective, (sub)gradient norm, iterations, status code.
+    """Outcome of one start: weights, objective, (sub)gradient norm, iterations, status code,
+    and the fit statistics at the weights (:func:`nnmle.problem.fit_statistics`; ``None``
+    where not computed).
 
     JAX arrays inside a compiled loop; NumPy values once returned by :func:`nnmle.solvers.solve`.
     """
@@ -101,6 +103,7 @@ class Solution(NamedTuple):
     grad_norm: Any
     n_iter: Any
     status: Any
+    statistics: Any = None
 
 
 class Settings(NamedTuple):

@@ -1,7 +1,8 @@
 """The one loop every solver runs in (optimistix's ``_iterate`` spirit).
 
 ``solve`` is ``init``, then ``step`` in a ``lax.while_loop`` until ``done``,
-then ``solution``: one compiled call per start. The pool of vmapped lanes
+then ``solution`` and the fit statistics at the solution: one compiled call per
+start, the only compilation a fit needs besides its verdicts. The pool of vmapped lanes
 (``init_lanes``/``advance_lanes``/``refill_lanes``) advances several starts
 together for ``chunk`` iterations at a time. The solver's pure functions are a
 static argument; the problem (data, penalty) and the settings are traced.
@@ -15,6 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..problem import fit_statistics
 from ._base import Methods, Solution
 from ._solver import Solver
 
@@ -32,7 +34,8 @@ def _solve(methods: Methods, theta0, problem, settings, key):
     state = jax.lax.while_loop(
         lambda s: ~methods.done(s), lambda s: methods.step(s, problem, settings), state
     )
-    return methods.solution(state, problem)
+    sol = methods.solution(state, problem)
+    return sol._replace(statistics=fit_statistics(sol.theta, problem))
 
 
 def solve(solver: Solver, theta0, problem, index: int = 0) -> Solution:
@@ -44,7 +47,7 @@ def solve(solver: Solver, theta0, problem, index: int = 0) -> Solution:
         solver.settings,
         start_key(solver, index),
     )
-    return Solution(*(np.asarray(v) for v in sol))
+    return Solution(*(None if v is None else np.asarray(v) for v in sol))
 
 
 def _maybe_vmap(fn, batched: bool):

@@ -64,7 +64,8 @@ def methods(batch_size: int = 256) -> Methods:
         idx, wm = perm.reshape(n_batches, bs), wmask.reshape(n_batches, bs)
 
         def batch_obj(theta, rows, keep):
-            sub = problem.replace(data=Data(data.X[rows], data.Y[rows], data.w[rows] * keep))
+            off = None if data.offset is None else data.offset[rows]
+            sub = problem.replace(data=Data(data.X[rows], data.Y[rows], data.w[rows] * keep, off))
             th = effective(theta, problem.arch)
             return negloglik(theta, sub) * (n / bs) + penalty_value(
                 th, problem.arch, problem.penalty

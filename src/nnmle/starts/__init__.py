@@ -10,7 +10,7 @@ finished start and makes a rerun resume.
 from ._dask import DaskExecutor, dask_client, map_units
 from ._divergence import DivergenceCheck, check_divergence, weight_norm_trace
 from ._local import LocalExecutor
-from ._result import StartResult, from_solution, starting_values
+from ._result import StartingValues, StartResult, from_solution, starting_values
 from ._runner import run_starts
 from ._saddle import (
     SINGLE_THREAD_EIGH,
@@ -48,6 +48,7 @@ __all__ = [
     "DivergenceCheck",
     "LocalExecutor",
     "StartResult",
+    "StartingValues",
     "Store",
     "Unit",
     "arch_dict",

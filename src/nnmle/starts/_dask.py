@@ -173,13 +173,15 @@ def _plain_problem(problem) -> tuple:
             f"Only the built-in families run on Dask workers; got {problem.family!r}. "
             f"Fix: family=nnmle.get_family('<name>')."
         )
-    arrays = tuple(np.asarray(a, dtype=np.float64) for a in problem.require_data())
+    arrays = tuple(
+        None if a is None else np.asarray(a, dtype=np.float64) for a in problem.require_data()
+    )
     return arrays, problem.family.name, problem.arch, problem.penalty, int(problem.n_obs)
 
 
 def _rebuild(plain) -> Problem:
-    (X, Y, w), family_name, arch, penalty, n_obs = plain
-    data = Data(jnp.asarray(X), jnp.asarray(Y), jnp.asarray(w))
+    arrays, family_name, arch, penalty, n_obs = plain
+    data = Data(*(None if a is None else jnp.asarray(a) for a in arrays))
     return Problem(data, get_family(family_name), arch, penalty, n_obs)
 
 

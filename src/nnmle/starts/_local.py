@@ -154,12 +154,14 @@ def _run_lanes(share, problem, solver, thetas0, indices, record, batch, chunk) -
         finished = [b for b in range(B) if lanes[b] >= 0 and done[b]]
         if not finished:
             continue
-        sols = Solution(*(np.asarray(v) for v in solution(methods, state, problem, batched=True)))
+        sols = Solution(
+            *(None if v is None else np.asarray(v) for v in solution(methods, state, problem, True))
+        )
         now = time.perf_counter()
         replace = np.zeros(B, dtype=bool)
         new_thetas = np.array(sols.theta)
         for b in finished:
-            one = Solution(*(v[b] for v in sols))
+            one = Solution(*(None if v is None else v[b] for v in sols))
             record(lanes[b], from_solution(indices[lanes[b]], one, now - started[b]))
             if queue:
                 lanes[b] = queue.pop(0)

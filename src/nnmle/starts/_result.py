@@ -23,7 +23,7 @@ import numpy as np
 from ..networks import Architecture, Layer, Params, effective, init_params, ravel, unravel
 from ..solvers import STATUS, Solution
 
-__all__ = ["StartResult", "from_solution", "starting_values"]
+__all__ = ["StartResult", "StartingValues", "from_solution", "starting_values"]
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,8 @@ class StartResult:
     status : str
         A name of :data:`nnmle.solvers.STATUS`.
     seconds : float
+    statistics : tuple of float or None
+        :data:`nnmle.problem.STATISTICS` at ``theta``, when the solver computed them.
     """
 
     index: int
@@ -51,6 +53,7 @@ class StartResult:
     n_iter: int
     status: str
     seconds: float = 0.0
+    statistics: tuple | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict:
         """Plain-Python view (without the weights)."""
@@ -73,6 +76,7 @@ def from_solution(index: int, sol: Solution, seconds: float = 0.0) -> StartResul
         int(sol.n_iter),
         STATUS[int(sol.status)][0],
         float(seconds),
+        None if sol.statistics is None else tuple(float(v) for v in np.ravel(sol.statistics)),
     )
 
 
@@ -113,6 +117,45 @@ def starting_values(
     return np.stack([to_data_scale(target, th) for th in raw])
 
 
+@dataclass(frozen=True)
+class StartingValues:
+    """``n`` starting vectors of :func:`starting_values`, drawn only when sliced.
+
+    ``len(sv)`` is ``n`` and ``sv[a:b]`` draws starts ``a .. b - 1`` (the same
+    vectors as ``starting_values(target, n, ...)[a:b]``), so
+    :func:`~nnmle.starts.run_starts` with ``chunk=`` streams any number of
+    starts without holding them all.
+
+    Examples
+    --------
+    >>> arch = Architecture.build(2, hidden=(3,))
+    >>> sv = StartingValues(arch, 10**12, seed=1)
+    >>> len(sv), bool(np.array_equal(sv[2:3][0], starting_values(arch, 3, seed=1)[2]))
+    (1000000000000, True)
+    """
+
+    target: object
+    n: int
+    seed: int = 0
+    init: str = "uniform"
+    rang: float = 0.7
+
+    def __len__(self) -> int:
+        return int(self.n)
+
+    def __getitem__(self, key) -> np.ndarray:
+        if not isinstance(key, slice):
+            raise TypeError("StartingValues are read by slices: sv[a:b]")
+        start, stop, step = key.indices(self.n)
+        if step != 1:
+            raise ValueError("StartingValues slices must be contiguous (step 1)")
+        count = max(0, stop - start)
+        return starting_values(self.target, count, self.seed, self.init, self.rang, first=start)
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        return np.asarray(self[0 : self.n], dtype=dtype)
+
+
 def data_scale(problem) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     """Weighted input means and sds, the null model's linear predictor and ``sd(y)``.
 
@@ -127,8 +170,9 @@ def data_scale(problem) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     Y = jnp.asarray(problem.Y)
     eta0 = np.asarray(problem.family.null_eta(Y, jnp.asarray(w)), dtype=np.float64)
     sy = 1.0
-    if problem.family.has_dispersion:
-        sy = float(np.sqrt(np.sum(w * (problem.Y[:, 0] - eta0[0]) ** 2) / tot)) or 1.0
+    if problem.family.has_dispersion and problem.family.link == "identity":
+        r2 = np.mean((problem.Y - eta0[None, : problem.Y.shape[1]]) ** 2, axis=1)
+        sy = float(np.sqrt(np.sum(w * r2) / tot)) or 1.0
     return m, sd, eta0, sy
 
 

@@ -147,9 +147,10 @@ def data_fingerprint(problem) -> str:
     >>> len(data_fingerprint(p))
     64
     """
-    return array_digest(
-        *(np.asarray(a, dtype=np.float64) for a in (problem.X, problem.Y, problem.w))
-    )
+    arrays = [problem.X, problem.Y, problem.w]
+    if problem.require_data().offset is not None:  # an offset changes the fit
+        arrays.append(problem.offset)
+    return array_digest(*(np.asarray(a, dtype=np.float64) for a in arrays))
 
 
 def arch_dict(arch: Architecture, names: bool = True) -> dict:

@@ -67,6 +67,8 @@ def as_net(params, arch: Architecture) -> tuple[Net, bool]:
     >>> net.Ws[0].shape, net.bs[1].tolist(), flat
     ((2, 3), [12.0], True)
     """
+    if hasattr(type(params), "__nnmle_params__"):  # FitResult.params, deprecated here: it warns
+        params = params.__nnmle_params__()
     if isinstance(params, Params):
         net = Net(
             tuple(np.array(L.W, dtype=np.float64) for L in params.layers),

@@ -29,6 +29,14 @@ The steps, on one set of inputs:
    not convex) and the barrier between the two best distinct solutions.
 6. **The final model** (the best start of the campaign): standard errors where
    identified (:func:`nnmle.inference.infer`) and confidence intervals for predictions.
+7. **Covariate effects**: the network's average marginal effects with
+   delta-method intervals beside the GLM's (:func:`nnmle.inference.margins`),
+   the partial dependence of its strongest input with pointwise bands, and Wald
+   tests per input: identified (functions of the fitted network, shared by every
+   symmetric twin) where the weights are not.
+8. **Singular learning theory**: the local learning coefficient of the final
+   model (:func:`nnmle.singular.learning_coefficient`) with its Monte-Carlo
+   interval, against the d/2 that BIC counts.
 
 Each section carries its findings as sentences. :func:`story_from_store`
 reads a story saved in a campaign store (``compute_story(..., store=...)``)
@@ -41,26 +49,31 @@ from ._findings import findings
 from ._model import (
     DEFAULT_INPUTS,
     DEFAULT_L2_GRID,
+    EffectsSection,
     FinalSection,
     GLMSection,
     NetworkSection,
     PathSection,
     Progress,
+    SingularSection,
     StoreSection,
     Story,
     fmt,
     key_numbers,
 )
+from ._singular import singular_findings, singular_section, singular_table
 from ._store import save_story, story_from_store
 
 __all__ = [
     "DEFAULT_INPUTS",
     "DEFAULT_L2_GRID",
+    "EffectsSection",
     "FinalSection",
     "GLMSection",
     "NetworkSection",
     "PathSection",
     "Progress",
+    "SingularSection",
     "StoreSection",
     "Story",
     "compute_story",
@@ -68,5 +81,8 @@ __all__ = [
     "fmt",
     "key_numbers",
     "save_story",
+    "singular_findings",
+    "singular_section",
+    "singular_table",
     "story_from_store",
 ]

@@ -18,7 +18,7 @@ from ... import symmetry
 from ...data import prepare
 from ...estimation import Estimate, estimate
 from ...families import get_family
-from ...inference import infer, predict_interval
+from ...inference import infer, margins, partial_dependence, predict_interval, wald_test_terms
 from ...landscape import loss_barrier
 from ...multistart import Campaign, run_campaign
 from ...networks import Architecture, unravel
@@ -33,6 +33,7 @@ from ._model import (
     EIG_RTOL,
     START_CONFIG,
     TRACE_ITER,
+    EffectsSection,
     FinalSection,
     GLMSection,
     NetworkSection,
@@ -41,6 +42,7 @@ from ._model import (
     Story,
     _plain,
 )
+from ._singular import singular_section
 from ._store import draw_starts, record_campaign, save_story
 
 
@@ -157,7 +159,7 @@ def _campaign(problem: Problem, n_starts: int, seed: int, advance) -> Campaign:
     return run_campaign(problem, thetas0, on_result=advance, config={"seed": seed, **START_CONFIG})
 
 
-def _glm_section(problem, n_starts, seed, level, separated, advance) -> GLMSection:
+def _glm_section(problem, n_starts, seed, level, separated, advance) -> tuple[GLMSection, Estimate]:
     camp = _campaign(problem, n_starts, seed, advance)
     est = camp.estimate
     assert est is not None
@@ -174,7 +176,7 @@ def _glm_section(problem, n_starts, seed, level, separated, advance) -> GLMSecti
     if exists:
         coefs = infer(est, se="hessian", level=level).table()
     eig = [float(v) for v in camp.spectrum(best).eigenvalues] if _finite(best.theta) else []
-    return GLMSection(
+    section = GLMSection(
         inputs=list(problem.arch.input_names),
         n_starts=camp.n_starts,
         n_solutions=sum(s.kind != "diverged" for s in camp.solutions) or len(camp.solutions),
@@ -201,6 +203,7 @@ def _glm_section(problem, n_starts, seed, level, separated, advance) -> GLMSecti
             else est.divergence.describe()
         ),
     )
+    return section, est
 
 
 def _finite(theta) -> bool:
@@ -410,6 +413,27 @@ def _final_section(est: Estimate, frame, y, level: float, n_predictions: int) ->
     )
 
 
+def _effects_section(
+    est: Estimate, glm_est: Estimate | None, level: float, group_order: int
+) -> EffectsSection:
+    """The network's average marginal effects beside the GLM's, its term tests and the partial
+    dependence of its strongest input (largest ``|z|``), with pointwise bands."""
+    inf = infer(est, se="hessian", level=level)
+    net = margins(est, inference=inf, level=level)
+    glm = [] if glm_est is None else margins(glm_est, level=level).to_dict()["effects"]
+    z = np.abs(np.nan_to_num(np.asarray(net.tvalues, dtype=float).reshape(len(net.names), -1)))
+    strongest = net.terms[int(np.argmax(z.max(axis=1)))]
+    pd_ = partial_dependence(est, strongest, grid_resolution=25, inference=inf, level=level)
+    return EffectsSection(
+        level=level,
+        network=net.to_dict()["effects"],
+        glm=glm,
+        term_tests=wald_test_terms(est, inference=inf).to_dict()["terms"],
+        partial_dependence=pd_.to_dict(),
+        group_order=int(group_order),
+    )
+
+
 def compute_story(
     X,
     y=None,
@@ -538,7 +562,7 @@ def compute_story(
             None,
             lambda adv: _path(net, grid, folds, select, seed),
         )
-        story.glm = glm_f.result()
+        story.glm, glm_est = glm_f.result()
         unpen, theta0 = unpen_f.result()
         pres = path_f.result()
     l2_star = float(pres.selected[select])
@@ -571,6 +595,20 @@ def compute_story(
         "standard errors and prediction intervals",
         None,
         lambda adv: _final_section(camp.estimate, frame, y, level, n_predictions),
+    )
+    glm_ok = glm_est if story.glm is not None and story.glm.mle_exists else None
+    order = story.network.group_order if story.network is not None else 1
+    story.effects = steps.run(
+        "effects",
+        "covariate effects with intervals",
+        None,
+        lambda adv: _effects_section(camp.estimate, glm_ok, level, order),
+    )
+    story.singular = steps.run(
+        "singular",
+        "learning coefficient (singular learning theory)",
+        None,
+        lambda adv: singular_section(camp.estimate, seed),
     )
     story.timings = {**steps.timings, "total": time.perf_counter() - t_start}
     story.findings = findings(story)

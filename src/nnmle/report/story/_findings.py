@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ._model import (
+    EffectsSection,
     FinalSection,
     GLMSection,
     NetworkSection,
@@ -11,6 +12,7 @@ from ._model import (
     Story,
     fmt,
 )
+from ._singular import singular_findings
 
 
 def _int(n: int) -> str:
@@ -289,6 +291,43 @@ def _final_findings(f: FinalSection, group_order: int | None) -> list[str]:
     return out
 
 
+def _ci(row: dict) -> str:
+    if row.get("ci_low") is None:
+        return "no interval (not identified)"
+    return f"[{fmt(row['ci_low'], 3)}, {fmt(row['ci_high'], 3)}]"
+
+
+def _effects_findings(e: EffectsSection) -> list[str]:
+    lvl = f"{round(100 * e.level)}%"
+    out = []
+    if e.network:
+        glm = {(r["effect"], r["output"]): r for r in e.glm}
+        best = max(e.network, key=lambda r: abs(r["z"] or 0.0))
+        text = (
+            f"The strongest input is {best['effect']}: its average marginal effect on the "
+            f"fitted mean ({best['output']}) is {fmt(best['value'], 3)} in the network, "
+            f"{lvl} interval {_ci(best)} (delta method)"
+        )
+        g = glm.get((best["effect"], best["output"]))
+        if g is not None:
+            text += f"; the GLM's is {fmt(g['value'], 3)}, {_ci(g)}"
+        out.append(text + ".")
+    out.append(
+        f"Effects, predictions and tests per input are functions of the fitted network, which "
+        f"all {_int(e.group_order)} symmetric twins of the weights share: they are identified "
+        f"(and get intervals) although the weights are not."
+    )
+    tested = [t for t in e.term_tests if t["pvalue"] is not None]
+    if tested:
+        t = min(tested, key=lambda r: r["pvalue"])
+        out.append(
+            f"Wald tests per input (all first-layer weights leaving it are zero, invariant under "
+            f"the symmetry group): {t['term']} has chi2 = {fmt(t['statistic'], 4)} on "
+            f"{t['df']} df, p = {fmt(t['pvalue'], 3)}."
+        )
+    return out
+
+
 def findings(story: Story) -> dict[str, list[str]]:
     """One sentence per finding, by section, from the story's numbers."""
     out: dict[str, list[str]] = {}
@@ -303,6 +342,11 @@ def findings(story: Story) -> dict[str, list[str]]:
     if story.final is not None:
         order = story.network.group_order if story.network is not None else None
         out["final"] = _final_findings(story.final, order)
+    if story.effects is not None:
+        out["effects"] = _effects_findings(story.effects)
+    if story.singular is not None:
+        order = story.network.group_order if story.network is not None else None
+        out["singular"] = singular_findings(story.singular, order)
     if story.store is not None:
         out["store"] = _store_findings(story.store)
     return out

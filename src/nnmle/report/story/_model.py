@@ -239,6 +239,80 @@ class FinalSection:
 
 
 @dataclass
+class EffectsSection:
+    """Covariate effects of the final network beside the GLM's, with intervals.
+
+    Attributes
+    ----------
+    level : float
+    network, glm : list of dict
+        :meth:`nnmle.inference.Margins.to_dict` rows (average marginal effects
+        with delta-method standard errors); ``glm`` is empty when its MLE does not
+        exist.
+    term_tests : list of dict
+        :meth:`nnmle.inference.TermTests.to_dict` rows of the network.
+    partial_dependence : dict or None
+        :meth:`nnmle.inference.PartialDependence.to_dict` of the input with the
+        largest ``|z|`` of its effect.
+    group_order : int
+        Symmetric twins of the network's weights that share every number here.
+    """
+
+    level: float
+    network: list[dict]
+    glm: list[dict]
+    term_tests: list[dict]
+    partial_dependence: dict | None = None
+    group_order: int = 1
+
+
+@dataclass
+class SingularSection:
+    """The local learning coefficient of the final model against BIC's count.
+
+    Attributes
+    ----------
+    lambda_hat, se, ci_low, ci_high : float
+        Estimate, Monte-Carlo standard error and 95% interval.
+    n_params : int
+    d_over_2 : float
+    laplace : float
+        What a regular model with the fit's Hessian would give at this ``gamma``.
+    n, beta, gamma : float
+    sampler : str
+    chains, draws, warmup : int
+    ess, rhat : float
+    escaped : int
+    bic, bic_lambda : float
+        ``-2 loglik + d log n`` and ``-2 loglik + 2 lambda_hat log n``.
+    seconds : float
+    warnings : list of str
+    """
+
+    lambda_hat: float
+    se: float
+    ci_low: float
+    ci_high: float
+    n_params: int
+    d_over_2: float
+    laplace: float
+    n: float
+    beta: float
+    gamma: float
+    sampler: str
+    chains: int
+    draws: int
+    warmup: int
+    ess: float
+    rhat: float
+    escaped: int
+    bic: float
+    bic_lambda: float
+    seconds: float
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
 class StoreSection:
     """What a campaign store holds, summarized without the data (no refitting).
 
@@ -260,6 +334,8 @@ _SECTIONS = {
     "network": NetworkSection,
     "path": PathSection,
     "final": FinalSection,
+    "effects": EffectsSection,
+    "singular": SingularSection,
     "store": StoreSection,
 }
 
@@ -282,7 +358,7 @@ class Story:
         For class targets: ``separated``, ``classes`` (those a hyperplane separates
         from the others), ``n_classes``, ``n_inputs``, ``method``, and
         ``subset_separated`` for the inputs used when they are fewer.
-    glm, network, path, final : section dataclasses or None
+    glm, network, path, final, effects, singular : section dataclasses or None
     store : StoreSection or None
         For a story read from a store that holds starts only.
     findings : dict of str to list of str
@@ -303,6 +379,8 @@ class Story:
     network: NetworkSection | None = None
     path: PathSection | None = None
     final: FinalSection | None = None
+    effects: EffectsSection | None = None
+    singular: SingularSection | None = None
     store: StoreSection | None = None
     findings: dict[str, list[str]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)

@@ -1,0 +1,240 @@
+"""Choosing the number of hidden units: one row per width, each criterion's choice."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..estimation import Estimate, estimate
+from ..problem import Problem
+from ..solvers import choose_solver
+from ..starts import LocalExecutor, run_starts, starting_values
+from ._criteria import wbic
+from ._llc import learning_coefficient
+from ._target import sample_size
+
+__all__ = [
+    "SELECTION_CRITERIA",
+    "SELECT_CRITERIA",
+    "HiddenSelection",
+    "cv_deviance",
+    "hidden_row",
+    "select_hidden",
+]
+
+#: what :func:`nnmle.select_hidden` can add to AIC and BIC
+SELECT_CRITERIA = ("lambda", "wbic", "cv")
+
+#: criterion -> (column of the table, what it assumes); the smallest value is chosen
+SELECTION_CRITERIA = {
+    "aic": ("aic", "regular model"),
+    "bic": ("bic", "regular model: lambda = d/2"),
+    "bic_lambda": ("bic_lambda", "-2 loglik + 2 lambda_hat log n: BIC with the estimated lambda"),
+    "wbic": ("wbic", "2 WBIC: the Bayes free energy, singular or not"),
+    "cv": ("cv_deviance", "held-out deviance (K-fold cross-validation)"),
+}
+
+
+def hidden_row(hidden: int, est, lc=None, wbic=None, cv_deviance=None, notes=()) -> dict:
+    """One row of the selection table from a width's best fit and its (optional) criteria.
+
+    ``est`` is the :class:`~nnmle.estimation.Estimate` of the best start, ``lc`` a
+    :class:`LearningCoefficient`, ``wbic`` a :class:`WBIC` (its ``2 WBIC`` goes in
+    the table, on BIC's scale).
+    """
+    n = sample_size(est.problem)
+    row = {
+        "hidden": int(hidden),
+        "n_params": int(est.n_params),
+        "status": est.status,
+        "objective": float(est.objective),
+        "loglik": float(est.loglik),
+        "aic": float(est.aic),
+        "bic": float(est.bic),
+        "d_over_2": est.n_params / 2,
+        "lambda_hat": None,
+        "lambda_se": None,
+        "bic_lambda": None,
+        "wbic": None,
+        "wbic_se": None,
+        "cv_deviance": None if cv_deviance is None else float(cv_deviance),
+        "notes": list(notes),
+    }
+    if lc is not None:
+        row.update(
+            lambda_hat=lc.estimate,
+            lambda_se=lc.se,
+            bic_lambda=-2 * est.loglik + 2 * lc.estimate * math.log(n),
+        )
+    if wbic is not None:
+        row.update(wbic=wbic.bic_scale, wbic_se=2 * wbic.se)
+    return row
+
+
+@dataclass(frozen=True)
+class HiddenSelection:
+    """The number of hidden units chosen by each criterion.
+
+    Attributes
+    ----------
+    rows : tuple of dict
+        One per width (see :func:`hidden_row`): ``hidden``, ``n_params``,
+        ``status``, ``objective``, ``loglik``, ``aic``, ``bic``, ``d_over_2``,
+        ``lambda_hat`` (``lambda_se``), ``bic_lambda``, ``wbic`` (``2 WBIC``,
+        ``wbic_se``), ``cv_deviance``, ``notes``.
+    family, activation : str
+    n : float
+    settings : dict
+        Starts, folds, seed and sampling options used.
+    """
+
+    rows: tuple[dict, ...]
+    family: str
+    activation: str
+    n: float
+    settings: dict
+
+    @property
+    def choices(self) -> dict:
+        """``{criterion: hidden}``: the width with the smallest value of each criterion."""
+        out = {}
+        for name, (col, _) in SELECTION_CRITERIA.items():
+            vals = [(r[col], r["hidden"]) for r in self.rows if r[col] is not None]
+            vals = [(v, h) for v, h in vals if math.isfinite(v)]
+            if vals:
+                out[name] = min(vals)[1]
+        return out
+
+    def column(self, name: str) -> list:
+        """One column of the table, e.g. ``selection.column("wbic")``."""
+        return [r[name] for r in self.rows]
+
+    def to_dict(self) -> dict:
+        """Plain data."""
+        return {
+            "family": self.family,
+            "activation": self.activation,
+            "n": self.n,
+            "rows": [dict(r) for r in self.rows],
+            "choices": self.choices,
+            "assumes": {k: v[1] for k, v in SELECTION_CRITERIA.items()},
+            "settings": dict(self.settings),
+        }
+
+
+def cv_deviance(est: Estimate, folds: int, seed: int = 0) -> float:
+    """Held-out deviance summed over ``folds`` random folds (case weights: held-out rows get 0).
+
+    Each fold is refitted from the full-data fit (as
+    :func:`nnmle.regularization.fit_path` does), so the folds share one compiled
+    solver and stay in the fit's basin.
+    """
+    problem = est.problem
+    w = problem.w
+    order = np.random.default_rng(seed).permutation(problem.n_obs)
+    fold = np.empty(problem.n_obs, dtype=int)
+    fold[order] = np.arange(problem.n_obs) % folds
+    solver = est.solver
+    total = 0.0
+    for k in range(folds):
+        train = problem.with_weights(np.where(fold == k, 0.0, w))
+        (res,) = run_starts(train, est.theta[None, :], solver, LocalExecutor(workers=1))
+        held = problem.with_weights(np.where(fold == k, w, 0.0))
+        total += held.statistics(res.theta)["deviance"]
+    return float(total)
+
+
+def select_hidden(
+    X,
+    y=None,
+    *,
+    data=None,
+    hidden=(0, 1, 2, 3, 5, 8),
+    activation: str = "tanh",
+    family="bernoulli",
+    l2: float = 0.0,
+    weights=None,
+    n_starts: int = 10,
+    cv: int = 5,
+    seed: int = 0,
+    tol: float = 1e-6,
+    max_iter: int = 5000,
+    criteria=SELECT_CRITERIA,
+    sampling: dict | None = None,
+    progress: Callable[[int, int, int], None] | None = None,
+) -> HiddenSelection:
+    """Choose the number of hidden units: AIC, BIC, ``lambda_hat``, WBIC and CV deviance per width.
+
+    Each width in ``hidden`` (``0``: the GLM) is fitted from ``n_starts`` random
+    starts (:func:`nnmle.estimation.estimate`); the best gives AIC and BIC;
+    ``criteria`` adds the local learning coefficient with
+    ``-2 loglik + 2 lambda_hat log n`` (``"lambda"``), ``2 WBIC`` from chains at
+    the distinct minima among the starts (``"wbic"``) and the ``cv``-fold held-out
+    deviance (``"cv"``, :func:`cv_deviance`). ``sampling`` goes to the samplers
+    (``chains``, ``draws``, ``warmup``, ...); ``progress(done, total, hidden)``
+    is called after each width. Warnings of each width are kept in its row's
+    ``notes``.
+
+    Returns
+    -------
+    HiddenSelection
+        ``rows`` (one per width) and ``choices`` (the width each criterion picks).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(200, 2)); y = np.tanh(2 * X[:, 0]) + 0.3 * rng.normal(size=200)
+    >>> sel = select_hidden(X, y, family="gaussian", hidden=[0, 1], n_starts=2, criteria=())
+    >>> sel.choices["bic"]
+    1
+    """
+    widths = [] if isinstance(hidden, int | str) else list(hidden)
+    if len(widths) < 2 or any(
+        not isinstance(h, int | np.integer) or isinstance(h, bool) or h < 0 for h in widths
+    ):
+        raise ValueError(
+            f"hidden must list at least two numbers of hidden units (integers >= 0; 0 = GLM); "
+            f"got {hidden!r}. Fix: hidden=[0, 1, 2, 3, 5, 8]."
+        )
+    if isinstance(criteria, str) or set(criteria) - set(SELECT_CRITERIA):
+        raise ValueError(
+            f"criteria must list some of {list(SELECT_CRITERIA)}; got {criteria!r}. "
+            f"Fix: criteria=('lambda', 'wbic', 'cv')."
+        )
+    if "cv" in criteria and (not isinstance(cv, int) or cv < 2):
+        raise ValueError(f"cv must be a number of folds >= 2; got {cv!r}. Fix: cv=5.")
+    sampling = {"seed": seed, **(sampling or {})}
+    rows, n = [], 0.0
+    for i, width in enumerate(widths):
+        problem, _ = Problem.from_data(
+            X, y, data=data, family=family, hidden=(int(width),) if width else (),
+            activation=activation, weights=weights, l2=l2,
+        )  # fmt: skip
+        n = sample_size(problem)
+        notes: list[str] = []
+        lc = w = cvd = None
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            thetas0 = starting_values(problem, int(n_starts), seed)
+            est = estimate(problem, thetas0, choose_solver(problem, tol=tol, max_iter=max_iter))
+            if "lambda" in criteria:
+                try:
+                    lc = learning_coefficient(est, **sampling)
+                except ValueError as exc:
+                    notes.append(f"lambda_hat: {exc}")
+            if "wbic" in criteria:
+                w = wbic(est, **sampling)
+            if "cv" in criteria:
+                cvd = cv_deviance(est, cv, seed)
+        notes += sorted({str(c.message) for c in caught})
+        rows.append(hidden_row(int(width), est, lc, w, cvd, notes))
+        if progress is not None:
+            progress(i + 1, len(widths), int(width))
+    fam = family if isinstance(family, str) else family.name
+    settings = {"n_starts": n_starts, "cv": cv, "l2": l2, "criteria": list(criteria), **sampling}
+    return HiddenSelection(tuple(rows), fam, activation, n, settings)

@@ -1,0 +1,73 @@
+"""Exact learning coefficients: the ground truth that the estimators are tested against."""
+
+from __future__ import annotations
+
+__all__ = ["reduced_rank_coefficient", "regular_coefficient"]
+
+
+def regular_coefficient(d: int) -> float:
+    """The learning coefficient ``d / 2`` of a regular model with ``d`` parameters.
+
+    A regular model (a unique optimum with a positive definite Fisher information,
+    such as a GLM with a full-rank design) has ``lambda = d / 2``: the penalty of
+    BIC is ``lambda log n`` with this value.
+
+    Examples
+    --------
+    >>> regular_coefficient(4)
+    2.0
+    """
+    if not isinstance(d, int) or d < 0:
+        raise ValueError(f"d must be a non-negative integer; got {d!r}. Fix: e.g. d=4.")
+    return d / 2
+
+
+def reduced_rank_coefficient(M: int, H: int, N: int, r: int = 0) -> float:
+    """The learning coefficient of reduced-rank regression (Aoyagi and Watanabe, 2005).
+
+    A linear network ``x -> B A x`` with ``M`` inputs, ``H`` hidden units and ``N``
+    outputs (identity activation, no biases, gaussian noise, inputs with a
+    positive definite covariance), whose true map ``B0 A0`` has rank ``r``, has
+    the real log canonical threshold (Aoyagi and Watanabe 2005, Main Theorem):
+
+    * if ``N + r <= M + H``, ``M + r <= N + H`` and ``H + r <= M + N``:
+      ``lambda = [2 (H + r)(M + N) - (M - N)^2 - (H + r)^2] / 8``, plus ``1/8``
+      when ``M + H + N + r`` is odd;
+    * if ``M + H < N + r``: ``lambda = (H M - H r + N r) / 2``;
+    * if ``N + H < M + r``: ``lambda = (H N - H r + M r) / 2``;
+    * if ``M + N < H + r``: ``lambda = M N / 2``.
+
+    With ``r = 0`` (outputs independent of the inputs) these are the formulas
+    ``M H / 2``, ``H N / 2``, ``M N / 2`` and
+    ``(2MN + 2HN + 2MH - M^2 - N^2 - H^2) / 8`` (+1/8 when ``M + H + N`` is odd).
+    The model has ``d = H (M + N)`` weights and always ``lambda < d / 2``: the
+    ``GL(H)`` symmetry ``(A, B) -> (G A, B G^-1)`` alone leaves ``H^2`` directions flat.
+
+    References
+    ----------
+    M. Aoyagi and S. Watanabe, "Stochastic complexities of reduced rank regression
+    in Bayesian estimation", Neural Networks 18(7), 924-933 (2005).
+
+    Examples
+    --------
+    >>> reduced_rank_coefficient(5, 3, 5), reduced_rank_coefficient(3, 8, 4)
+    (6.5, 6.0)
+    >>> reduced_rank_coefficient(3, 4, 1, r=1)   # a rank-1 map of 3 inputs: M/2
+    1.5
+    """
+    for name, v in (("M", M), ("H", H), ("N", N), ("r", r)):
+        if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+            raise ValueError(f"{name} must be a non-negative integer; got {v!r}.")
+    if r > min(M, H, N):
+        raise ValueError(
+            f"The true rank r={r} exceeds min(M, H, N)={min(M, H, N)}: a map through "
+            f"{H} hidden units has rank at most min(M, H, N). Fix: r <= {min(M, H, N)}."
+        )
+    if M + H < N + r:
+        return (H * M - H * r + N * r) / 2
+    if N + H < M + r:
+        return (H * N - H * r + M * r) / 2
+    if M + N < H + r:
+        return M * N / 2
+    lam = (2 * (H + r) * (M + N) - (M - N) ** 2 - (H + r) ** 2) / 8
+    return lam + (1 / 8 if (M + H + N + r) % 2 else 0.0)
