@@ -135,7 +135,9 @@ def profile(n_starts, tol):
     jax.block_until_ready(loop(th, prob))
     us_vg = 1e6 * (time.perf_counter() - t0) / 2000
     solver = choose_solver(prob, tol=tol, max_iter=20000)
-    run_starts(prob, thetas0[:1], choose_solver(prob, tol=tol, max_iter=5), LocalExecutor(workers=1))
+    run_starts(
+        prob, thetas0[:1], choose_solver(prob, tol=tol, max_iter=5), LocalExecutor(workers=1)
+    )
     t0 = time.perf_counter()
     res = run_starts(prob, thetas0, solver, LocalExecutor(workers=1))
     el = time.perf_counter() - t0

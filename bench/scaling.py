@@ -8,9 +8,13 @@ starts by default. Measured side by side in one run:
 * local, ``LocalExecutor(workers=2)``: the default pool of 2 threads on 2 cores;
 * Dask ``LocalCluster`` on 127.0.0.1 with 1 and with 2 worker processes of one
   thread each (``DaskExecutor``), after a warm-up that compiles the problem on
-  every worker (cluster start-up is reported separately).
+  every worker (cluster start-up is reported separately); ``dask_client`` splits
+  the cores evenly among the workers (the lone worker may use both cores);
+* the per-core baseline: one Dask worker pinned to one core. XLA spreads a
+  single start over every core it may use (a lone unpinned worker burns about
+  1.3 cores), so "1 worker" and "1 core" differ.
 
-The four settings run interleaved ``--repeat`` times (best time kept), so a
+The five settings run interleaved ``--repeat`` times (best time kept), so a
 busy spell on a shared machine hits all of them. Prints one JSON line per
 setting, then the speed-ups; every run is checked to be identical to the
 first local one.
@@ -54,6 +58,13 @@ def emit(**fields) -> None:
     print(json.dumps(fields), flush=True)
 
 
+def pin_to_one_core():
+    """Worker side: every thread of the process on the first core it may use."""
+    core = min(os.sched_getaffinity(0))
+    for tid in os.listdir("/proc/self/task"):
+        os.sched_setaffinity(int(tid), {core})
+
+
 def solutions(results):
     return [(r.index, r.theta.tobytes(), r.objective, r.n_iter, r.status) for r in results]
 
@@ -90,14 +101,19 @@ def main() -> None:
         clients, startup = {}, {}
         for n in (1, 2):
             t0 = time.perf_counter()
-            clients[n] = stack.enter_context(dask_client(n_workers=n))
+            clients[n] = stack.enter_context(dask_client(n_workers=n))  # cores split evenly
             startup[n] = time.perf_counter() - t0
             DaskExecutor(clients[n]).warm_up(problem, solver, thetas0[0])  # compile per worker
+        # the per-core baseline: one worker pinned to one core
+        clients["1core"] = stack.enter_context(dask_client(n_workers=1, pin=False))
+        clients["1core"].run(pin_to_one_core)
+        DaskExecutor(clients["1core"]).warm_up(problem, solver, thetas0[0])
         executors = {
             ("local", 1): local1,
             ("local", 2): local2,
             ("dask", 1): DaskExecutor(clients[1]),
             ("dask", 2): DaskExecutor(clients[2]),
+            ("dask-1core", 1): DaskExecutor(clients["1core"]),
         }
         runs = {
             key: (lambda ex=ex: run_starts(problem, thetas0, solver, ex))
@@ -114,11 +130,16 @@ def main() -> None:
                 local = local or solutions(res)
                 best[key] = min(best.get(key, np.inf), dt)
                 identical[key] = identical.get(key, True) and solutions(res) == local
+    names = {
+        "local": "local threads",
+        "dask": "dask LocalCluster (processes), cores split evenly (pinned)",
+        "dask-1core": "dask LocalCluster (processes), 1 worker pinned to 1 core",
+    }
     for (backend, n), dt in best.items():
         extra = {"cluster_start_s": round(startup[n], 2)} if backend == "dask" else {}
         emit(
             **common,
-            backend="local threads" if backend == "local" else "dask LocalCluster (processes)",
+            backend=names[backend],
             workers=n,
             threads_per_worker=1,
             seconds=round(dt, 3),
@@ -134,6 +155,12 @@ def main() -> None:
             value=round(best[(backend, 1)] / best[(backend, 2)], 3),
             target=1.8 if backend == "dask" else None,
         )
+    emit(
+        **common,
+        measure="speed-up 1 worker on 1 core -> 2 workers on 1 core each (dask, per core)",
+        value=round(best[("dask-1core", 1)] / best[("dask", 2)], 3),
+        target=1.8,
+    )
     print(f"scaling: done ({args.starts} starts)", file=sys.stderr)
 
 

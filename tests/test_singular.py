@@ -313,6 +313,13 @@ def test_select_hidden_bad_input(kwargs, match):
 
 
 @pytest.mark.slow
+@pytest.mark.xfail(
+    strict=True,
+    reason="not met (2026-12-01): BIC picks the true width 6/6, WBIC 4/6 here; at noise 1.0 "
+    "(20 data sets) BIC 20/20, WBIC 3/20 (it picks 3 units 17 times). With the default chains "
+    "the WBIC of the wider network still drifts upwards with longer chains (README, "
+    "'Choosing the width'): the target of issue 14 stays open",
+)
 def test_wbic_picks_the_true_width_at_least_as_often_as_bic():
     """A teacher with 2 tanh units; widths 1, 2, 3; 6 data sets. Rates are printed."""
     hits = {"bic": 0, "wbic": 0}

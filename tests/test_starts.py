@@ -26,6 +26,7 @@ from nnmle.starts import (
     check_divergence,
     dask_client,
     map_units,
+    pin_workers,
     run_starts,
     starting_values,
     weight_norm_trace,
@@ -379,6 +380,23 @@ def test_map_on_dask_equals_map_in_threads(client, reference):
     squares = [2 * k * k for k in range(7)]
     assert LocalExecutor(workers=2).map(_square_all, range(7), 2) == squares
     assert DaskExecutor(client, units_per_task=3).map(_square_all, range(7), 2) == squares
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_getaffinity"), reason="no CPU affinity (not Linux)")
+def test_pin_workers_gives_each_worker_its_own_cores(client):
+    cores = sorted(os.sched_getaffinity(0))
+    pinned = pin_workers(client)
+    if len(cores) < 2:  # more workers than cores: nothing is pinned
+        assert pinned == {}
+        return
+    share = len(cores) // 2
+    assert sorted(pinned.values()) == [cores[:share], cores[share : 2 * share]]
+    # every thread of a worker is pinned, including those its libraries made before
+    per_thread = client.run(
+        lambda: {tuple(sorted(os.sched_getaffinity(int(t)))) for t in os.listdir("/proc/self/task")}
+    )
+    assert {tuple(v) for v in pinned.values()} == {next(iter(t)) for t in per_thread.values()}
+    assert all(len(t) == 1 for t in per_thread.values())
 
 
 def test_map_units_and_local_threads():

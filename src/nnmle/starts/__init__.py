@@ -7,7 +7,7 @@ and saddle escapes all call it, with an executor (:class:`LocalExecutor`,
 finished start and makes a rerun resume.
 """
 
-from ._dask import DaskExecutor, dask_client, map_units
+from ._dask import DaskExecutor, dask_client, map_units, pin_workers
 from ._divergence import DivergenceCheck, check_divergence, weight_norm_trace
 from ._local import LocalExecutor
 from ._result import StartingValues, StartResult, from_solution, starting_values
@@ -55,6 +55,7 @@ __all__ = [
     "array_digest",
     "check_divergence",
     "dask_client",
+    "pin_workers",
     "data_fingerprint",
     "default_store_path",
     "from_solution",

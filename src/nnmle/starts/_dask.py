@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -35,7 +36,7 @@ from ..problem import Problem
 from ._local import LocalExecutor
 from ._result import StartResult
 
-__all__ = ["DaskExecutor", "dask_client", "map_units"]
+__all__ = ["DaskExecutor", "dask_client", "map_units", "pin_workers"]
 
 
 @contextlib.contextmanager
@@ -46,6 +47,7 @@ def dask_client(
     *,
     processes: bool = True,
     threads_per_worker: int = 1,
+    pin: bool = True,
 ) -> Iterator[Any]:
     """A ``distributed.Client``: the one given, one connected to ``scheduler``, or a new
     ``LocalCluster`` of ``n_workers`` on 127.0.0.1 (closed on exit).
@@ -62,6 +64,11 @@ def dask_client(
         Local workers as processes (default) or threads of this process.
     threads_per_worker : int
         Threads per local worker; 1 keeps one start per core.
+    pin : bool
+        Local worker processes (Linux): split this process's cores evenly among
+        the workers and pin each worker to its share (:func:`pin_workers`). XLA
+        spreads a single start over every core it may use, so an unpinned lone
+        worker borrows idle cores and unpinned workers steal from each other.
     """
     given = sum(x is not None for x in (client, scheduler, n_workers))
     if given != 1:
@@ -95,7 +102,46 @@ def dask_client(
         ) as cluster,
         Client(cluster) as c,
     ):
+        if pin and processes:
+            pin_workers(c)
         yield c
+
+
+def _cores() -> list[int]:
+    return sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+
+
+def _pin_process(cores: list[int]) -> list[int]:
+    """Worker side: pin every thread of this process to ``cores`` (later threads inherit)."""
+    for tid in os.listdir("/proc/self/task"):
+        with contextlib.suppress(OSError):  # a thread that has just exited
+            os.sched_setaffinity(int(tid), cores)
+    return sorted(os.sched_getaffinity(0))
+
+
+def pin_workers(client) -> dict:
+    """Pin the worker processes of a local cluster to disjoint, equal shares of the cores.
+
+    With ``W`` workers and ``C`` cores available to this process, worker ``i``
+    gets cores ``i * (C // W)`` to ``(i + 1) * (C // W) - 1`` (Linux only; nothing
+    happens elsewhere, or when there are more workers than cores). Returns the
+    cores of each worker by address.
+    """
+    cores = _cores()
+    workers = sorted(client.scheduler_info()["workers"])
+    if (
+        not cores
+        or not workers
+        or len(workers) > len(cores)
+        or not os.path.isdir("/proc/self/task")
+    ):
+        return {}
+    share = len(cores) // len(workers)
+    out = {}
+    for i, addr in enumerate(workers):
+        mine = cores[i * share : (i + 1) * share]
+        out.update(client.run(_pin_process, mine, workers=[addr]))
+    return out
 
 
 def _n_threads(client) -> int:
