@@ -141,7 +141,11 @@ def teacher_student(n_starts: int, n: int = 20_000, k: int = 10) -> None:
     prob = Problem.build(X, y, np.ones(n), nnmle.get_family("gaussian"), arch)
     thetas0 = starting_values(prob, n_starts, seed=0)
     solver = choose_solver(prob, tol=1e-8, max_iter=3000)
-    run_starts(prob, thetas0[:3], choose_solver(prob, tol=1e-8, max_iter=5), LocalExecutor())
+    # compile outside the timings, as for the fits: a 4-start campaign (its analysis compiles
+    # the Hessian, the kink check and the Newton steps; reported as the cold analysis)
+    warm = run_campaign(prob, thetas0[:4], solver)
+    w = warm.timings
+    cold_analysis = w["canonicalize"] + w["dedup"] + w["hessian"]
     c = run_campaign(prob, thetas0, solver)
     t = c.timings
     overhead = t["canonicalize"] + t["dedup"] + t["hessian"]
@@ -166,6 +170,7 @@ def teacher_student(n_starts: int, n: int = 20_000, k: int = 10) -> None:
         overhead_s=round(overhead, 3),
         overhead_frac=round(overhead / t["fit"], 4),
         target_frac=0.25,
+        first_campaign_analysis_s=round(cold_analysis, 3),
         barrier_best_two_s=round(t_bar, 3),
         barrier_aligned=None if bar is None else bar.barrier_aligned,
     )

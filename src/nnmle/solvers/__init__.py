@@ -9,7 +9,7 @@ solver a problem gets.
 
 from . import adam, lbfgs, proximal
 from ._base import RUNNING, STATUS, Methods, Settings, Solution, status_code, status_message
-from ._loop import advance, init_state, refill, solution, solve, start_key, status_of
+from ._loop import advance, init_state, refill, solution, solve, start_key, status_of, trace
 from ._solver import SOLVERS, Solver, choose_solver
 
 __all__ = [
@@ -33,4 +33,5 @@ __all__ = [
     "status_code",
     "status_message",
     "status_of",
+    "trace",
 ]

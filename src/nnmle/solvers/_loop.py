@@ -20,7 +20,7 @@ from ..problem import fit_statistics
 from ._base import Methods, Solution
 from ._solver import Solver
 
-__all__ = ["advance", "init_state", "solution", "solve", "start_key"]
+__all__ = ["advance", "init_state", "solution", "solve", "start_key", "trace"]
 
 
 def start_key(solver: Solver, index: int) -> jax.Array:
@@ -83,6 +83,27 @@ def advance(methods: Methods, state, problem, settings, chunk, batched: bool = F
 def solution(methods: Methods, state, problem, batched: bool = False) -> Solution:
     """The :class:`Solution` of the state (of every lane, when ``batched``)."""
     return _maybe_vmap(lambda s: methods.solution(s, problem), batched)(state)
+
+
+@functools.partial(jax.jit, static_argnames=("methods", "n_iter"))
+def trace(methods: Methods, state, problem, settings, free, n_iter: int):
+    """Up to ``n_iter`` more iterations in one compiled scan, recording each one.
+
+    Returns the norm of the weights where ``free`` is true, the objective and
+    whether the solver was done, after each iteration (a done solver stays put),
+    and the weights at the end.
+    """
+
+    def body(s, _):
+        s = jax.lax.cond(
+            methods.done(s), lambda c: c, lambda c: methods.step(c, problem, settings), s
+        )
+        sol = methods.solution(s, problem)
+        norm = jnp.linalg.norm(jnp.where(free, sol.theta, 0.0))
+        return s, (norm, sol.value, methods.done(s))
+
+    state, (norms, values, done) = jax.lax.scan(body, state, None, length=n_iter)
+    return norms, values, done, methods.solution(state, problem).theta
 
 
 @functools.partial(jax.jit, static_argnames=("methods",))

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 import jax.numpy as jnp
 import numpy as np
 
-from ..solvers import advance, choose_solver, init_state, solution, start_key
+from ..solvers import choose_solver, init_state, solution, start_key, trace
 from ._result import data_scale
 
 __all__ = ["DivergenceCheck", "check_divergence", "weight_norm_trace"]
@@ -136,19 +136,14 @@ def weight_norm_trace(problem, theta, n_iter: int = CONTINUE_ITER, solver=None):
     free = problem.free
     theta = np.asarray(theta, dtype=np.float64)
     state = init_state(methods, jnp.asarray(theta), problem, settings, start_key(solver, 0))
-    one = jnp.asarray(1, jnp.int32)
-    norms = [float(np.linalg.norm(theta[free]))]
-    values = [float(solution(methods, state, problem).value)]
-    last = theta
-    for _ in range(n_iter):
-        state = advance(methods, state, problem, settings, one)
-        sol = solution(methods, state, problem)
-        last = np.asarray(sol.theta)
-        norms.append(float(np.linalg.norm(last[free])))
-        values.append(float(sol.value))
-        if bool(methods.done(state)):
-            break
-    return np.array(norms), np.array(values), last
+    norms, values, done, last = (
+        np.asarray(a)
+        for a in trace(methods, state, problem, settings, jnp.asarray(free), int(n_iter))
+    )
+    stop = int(np.argmax(done)) + 1 if done.any() else len(done)  # the iteration it finished
+    norm0 = float(np.linalg.norm(theta[free]))
+    value0 = float(solution(methods, state, problem).value)
+    return np.r_[norm0, norms[:stop]], np.r_[value0, values[:stop]], last
 
 
 def _boundary(problem, theta) -> tuple[int, float]:
