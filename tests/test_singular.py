@@ -296,6 +296,28 @@ def test_select_hidden_table_and_choices():
     assert sel.to_dict()["choices"] == sel.choices
 
 
+def _selection(wbic_values, wbic_se):
+    rows = tuple(
+        {"hidden": h, "n_params": 4 * h + 1, "status": "converged", "loglik": -100.0,
+         "aic": 1.0, "bic": 1.0 + h, "d_over_2": 2.0 * h + 0.5, "lambda_hat": None,
+         "bic_lambda": None, "wbic": v, "wbic_se": wbic_se, "cv_deviance": None}
+        for h, v in zip((1, 2, 3), wbic_values, strict=True)
+    )  # fmt: skip
+    return HiddenSelection(rows, "gaussian", "tanh", 400.0, {})
+
+
+def test_a_choice_within_monte_carlo_error_is_flagged():
+    # runner-up 1.0 above the best, twice the standard error of the difference 2 * sqrt(2)
+    close = _selection([201.0, 200.0, 230.0], wbic_se=1.0)
+    assert close.choices["wbic"] == 2 and close.uncertain == {"wbic": (2, 1)}
+    assert close.to_dict()["uncertain"] == {"wbic": [2, 1]}
+    # 10 apart: a decision
+    assert _selection([210.0, 200.0, 230.0], wbic_se=1.0).uncertain == {}
+    from nnmle.report import render_hidden_selection
+
+    assert "within Monte-Carlo error of hidden = 1" in render_hidden_selection(close)
+
+
 @pytest.mark.parametrize(
     "kwargs, match",
     [

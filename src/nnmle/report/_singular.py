@@ -89,8 +89,14 @@ def render_hidden_selection(sel) -> str:
             cells.append(f.format(r[c]) if r[c] is not None else f"{'—':>{width[c]}}")
         lines.append("  ".join(cells) + ("" if r["status"] == "converged" else f"  {r['status']}"))
     lines.append("-" * len(head))
+    close = sel.uncertain
     for crit, h in sel.choices.items():
-        lines.append(f"chosen by {crit:<10}: hidden = {h}")
+        extra = (
+            f"  (within Monte-Carlo error of hidden = {close[crit][1]}: not a decision)"
+            if crit in close
+            else ""
+        )
+        lines.append(f"chosen by {crit:<10}: hidden = {h}{extra}")
     return "\n".join(lines)
 
 

@@ -39,6 +39,10 @@ SELECTION_CRITERIA = {
 }
 
 
+#: sampled criteria -> the column of their Monte-Carlo standard error (same scale)
+MC_SE = {"bic_lambda": "bic_lambda_se", "wbic": "wbic_se"}
+
+
 def hidden_row(hidden: int, est, lc=None, wbic=None, cv_deviance=None, notes=()) -> dict:
     """One row of the selection table from a width's best fit and its (optional) criteria.
 
@@ -59,6 +63,7 @@ def hidden_row(hidden: int, est, lc=None, wbic=None, cv_deviance=None, notes=())
         "lambda_hat": None,
         "lambda_se": None,
         "bic_lambda": None,
+        "bic_lambda_se": None,
         "wbic": None,
         "wbic_se": None,
         "cv_deviance": None if cv_deviance is None else float(cv_deviance),
@@ -69,6 +74,7 @@ def hidden_row(hidden: int, est, lc=None, wbic=None, cv_deviance=None, notes=())
             lambda_hat=lc.estimate,
             lambda_se=lc.se,
             bic_lambda=-2 * est.loglik + 2 * lc.estimate * math.log(n),
+            bic_lambda_se=2 * lc.se * math.log(n),
         )
     if wbic is not None:
         row.update(wbic=wbic.bic_scale, wbic_se=2 * wbic.se)
@@ -109,6 +115,25 @@ class HiddenSelection:
                 out[name] = min(vals)[1]
         return out
 
+    @property
+    def uncertain(self) -> dict:
+        """``{criterion: (chosen, runner_up)}`` for the sampled criteria (``bic_lambda``,
+        ``wbic``) whose choice is within Monte-Carlo error: the runner-up's value is less
+        than ``2 sqrt(se_1^2 + se_2^2)`` above the chosen width's."""
+        out = {}
+        for name, se_col in MC_SE.items():
+            col = SELECTION_CRITERIA[name][0]
+            vals = sorted(
+                (r[col], r.get(se_col) or 0.0, r["hidden"])
+                for r in self.rows
+                if r[col] is not None and math.isfinite(r[col])
+            )
+            if len(vals) >= 2:
+                (v1, s1, h1), (v2, s2, h2) = vals[:2]
+                if v2 - v1 < 2 * math.hypot(s1, s2):
+                    out[name] = (h1, h2)
+        return out
+
     def column(self, name: str) -> list:
         """One column of the table, e.g. ``selection.column("wbic")``."""
         return [r[name] for r in self.rows]
@@ -121,6 +146,7 @@ class HiddenSelection:
             "n": self.n,
             "rows": [dict(r) for r in self.rows],
             "choices": self.choices,
+            "uncertain": {k: list(v) for k, v in self.uncertain.items()},
             "assumes": {k: v[1] for k, v in SELECTION_CRITERIA.items()},
             "settings": dict(self.settings),
         }
@@ -182,7 +208,9 @@ def select_hidden(
     Returns
     -------
     HiddenSelection
-        ``rows`` (one per width) and ``choices`` (the width each criterion picks).
+        ``rows`` (one per width), ``choices`` (the width each criterion picks) and
+        ``uncertain`` (sampled criteria whose choice is within Monte-Carlo error,
+        also warned about).
 
     Examples
     --------
@@ -237,4 +265,14 @@ def select_hidden(
             progress(i + 1, len(widths), int(width))
     fam = family if isinstance(family, str) else family.name
     settings = {"n_starts": n_starts, "cv": cv, "l2": l2, "criteria": list(criteria), **sampling}
-    return HiddenSelection(tuple(rows), fam, activation, n, settings)
+    sel = HiddenSelection(tuple(rows), fam, activation, n, settings)
+    for name, (h1, h2) in sel.uncertain.items():
+        warnings.warn(
+            f"nnmle: {name}'s choice ({h1} hidden units) is within Monte-Carlo error of "
+            f"{h2} units (values within twice their standard error): it is not a decision. "
+            f"Fix: longer chains (sampling={{'chains': 8, 'draws': 8000}}), or choose by BIC "
+            f"or CV deviance",
+            UserWarning,
+            stacklevel=2,
+        )
+    return sel
