@@ -318,6 +318,17 @@ def test_a_choice_within_monte_carlo_error_is_flagged():
     assert "within Monte-Carlo error of hidden = 1" in render_hidden_selection(close)
 
 
+def test_a_choice_from_chains_that_are_not_stationary_is_flagged():
+    sel = _selection([210.0, 200.0, 230.0], wbic_se=1.0)
+    rows = tuple({**r, "wbic_rhat": 1.002 if r["hidden"] == 1 else 1.08} for r in sel.rows)
+    moving = dataclasses.replace(sel, rows=rows)
+    assert moving.unsettled == {"wbic": [2, 3]} and sel.unsettled == {}
+    assert moving.to_dict()["unsettled"] == {"wbic": [2, 3]}
+    from nnmle.report import render_hidden_selection
+
+    assert "chains not stationary at hidden = [2, 3]" in render_hidden_selection(moving)
+
+
 @pytest.mark.parametrize(
     "kwargs, match",
     [

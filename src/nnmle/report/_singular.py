@@ -89,10 +89,12 @@ def render_hidden_selection(sel) -> str:
             cells.append(f.format(r[c]) if r[c] is not None else f"{'—':>{width[c]}}")
         lines.append("  ".join(cells) + ("" if r["status"] == "converged" else f"  {r['status']}"))
     lines.append("-" * len(head))
-    close = sel.uncertain
+    close, unsettled = sel.uncertain, sel.unsettled
     for crit, h in sel.choices.items():
         extra = (
-            f"  (within Monte-Carlo error of hidden = {close[crit][1]}: not a decision)"
+            f"  (chains not stationary at hidden = {unsettled[crit]}: not a decision)"
+            if crit in unsettled
+            else f"  (within Monte-Carlo error of hidden = {close[crit][1]}: not a decision)"
             if crit in close
             else ""
         )

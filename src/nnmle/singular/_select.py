@@ -14,6 +14,7 @@ from ..problem import Problem
 from ..solvers import choose_solver
 from ..starts import LocalExecutor, run_starts, starting_values
 from ._criteria import wbic
+from ._diagnostics import RHAT_MAX
 from ._llc import learning_coefficient
 from ._target import sample_size
 
@@ -39,8 +40,9 @@ SELECTION_CRITERIA = {
 }
 
 
-#: sampled criteria -> the column of their Monte-Carlo standard error (same scale)
+#: sampled criteria -> the columns of their Monte-Carlo standard error (same scale) and R-hat
 MC_SE = {"bic_lambda": "bic_lambda_se", "wbic": "wbic_se"}
+MC_RHAT = {"bic_lambda": "lambda_rhat", "wbic": "wbic_rhat"}
 
 
 def hidden_row(hidden: int, est, lc=None, wbic=None, cv_deviance=None, notes=()) -> dict:
@@ -64,8 +66,10 @@ def hidden_row(hidden: int, est, lc=None, wbic=None, cv_deviance=None, notes=())
         "lambda_se": None,
         "bic_lambda": None,
         "bic_lambda_se": None,
+        "lambda_rhat": None,
         "wbic": None,
         "wbic_se": None,
+        "wbic_rhat": None,
         "cv_deviance": None if cv_deviance is None else float(cv_deviance),
         "notes": list(notes),
     }
@@ -75,9 +79,13 @@ def hidden_row(hidden: int, est, lc=None, wbic=None, cv_deviance=None, notes=())
             lambda_se=lc.se,
             bic_lambda=-2 * est.loglik + 2 * lc.estimate * math.log(n),
             bic_lambda_se=2 * lc.se * math.log(n),
+            lambda_rhat=lc.rhat,
         )
     if wbic is not None:
-        row.update(wbic=wbic.bic_scale, wbic_se=2 * wbic.se)
+        rhats = [sol.rhat for sol in wbic.solutions if math.isfinite(sol.rhat)]
+        row.update(
+            wbic=wbic.bic_scale, wbic_se=2 * wbic.se, wbic_rhat=max(rhats) if rhats else None
+        )
     return row
 
 
@@ -134,6 +142,19 @@ class HiddenSelection:
                     out[name] = (h1, h2)
         return out
 
+    @property
+    def unsettled(self) -> dict:
+        """``{criterion: widths}``: sampled criteria with widths whose chains are not
+        stationary (R-hat above :data:`~nnmle.singular.RHAT_MAX`). Chains start at the
+        minima and climb, so there the value is too small, more so for the wider, flatter
+        networks: the criterion's choice is then not a decision."""
+        out = {}
+        for name, col in MC_RHAT.items():
+            bad = [r["hidden"] for r in self.rows if r.get(col) is not None and r[col] > RHAT_MAX]
+            if bad:
+                out[name] = bad
+        return out
+
     def column(self, name: str) -> list:
         """One column of the table, e.g. ``selection.column("wbic")``."""
         return [r[name] for r in self.rows]
@@ -147,6 +168,7 @@ class HiddenSelection:
             "rows": [dict(r) for r in self.rows],
             "choices": self.choices,
             "uncertain": {k: list(v) for k, v in self.uncertain.items()},
+            "unsettled": dict(self.unsettled),
             "assumes": {k: v[1] for k, v in SELECTION_CRITERIA.items()},
             "settings": dict(self.settings),
         }
@@ -209,8 +231,9 @@ def select_hidden(
     -------
     HiddenSelection
         ``rows`` (one per width), ``choices`` (the width each criterion picks) and
-        ``uncertain`` (sampled criteria whose choice is within Monte-Carlo error,
-        also warned about).
+        ``uncertain`` (sampled criteria whose choice is within Monte-Carlo error)
+        and ``unsettled`` (sampled criteria with non-stationary chains), both also
+        warned about.
 
     Examples
     --------
@@ -266,6 +289,16 @@ def select_hidden(
     fam = family if isinstance(family, str) else family.name
     settings = {"n_starts": n_starts, "cv": cv, "l2": l2, "criteria": list(criteria), **sampling}
     sel = HiddenSelection(tuple(rows), fam, activation, n, settings)
+    for name, widths in sel.unsettled.items():
+        warnings.warn(
+            f"nnmle: {name}: the chains of hidden = {widths} are not stationary (R-hat > "
+            f"{RHAT_MAX}): there the value is too small (the chains start at the minima and "
+            f"climb), more so for wider, flatter networks, so its choice is not a decision. "
+            f"Fix: much longer chains (sampling={{'draws': 20000, 'warmup': 20000}}), or "
+            f"choose by BIC or CV deviance",
+            UserWarning,
+            stacklevel=2,
+        )
     for name, (h1, h2) in sel.uncertain.items():
         warnings.warn(
             f"nnmle: {name}'s choice ({h1} hidden units) is within Monte-Carlo error of "
