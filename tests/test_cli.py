@@ -281,6 +281,7 @@ def test_lc_prints_lambda_against_d_over_2_and_json(capsys):
     assert "chains must be an integer >= 2" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # compiles a sampler per width (20 s cold); the API path is in test_singular
 def test_select_compares_widths_and_writes_the_plot(tmp_path, capsys):
     plot = tmp_path / "sel.png"
     argv = ["select", "--dataset", "diabetes", "--family", "gaussian", "--widths", "0,1",

@@ -315,6 +315,7 @@ def test_params_series_keeps_the_old_params_view_with_a_deprecation_warning(netw
         np.testing.assert_allclose(res.params.to_numpy(), res.infer().coef)
 
 
+@pytest.mark.slow  # refits per bootstrap replicate (16 s cold)
 def test_anova_bootstrap_and_nested_networks(rng):
     X = rng.normal(size=(80, 2))
     y = np.tanh(X[:, 0]) + 0.3 * rng.normal(size=80)

@@ -96,6 +96,7 @@ def test_glm_gaussian_lambda_is_half_the_coefficients(glm_gaussian):
     assert d["lambda_hat"] == lc.estimate and d["d_over_2"] == 2.5
 
 
+@pytest.mark.slow  # 17 s cold; the gaussian GLM case runs by default
 def test_glm_binomial_lambda_is_half_the_coefficients():
     rng = np.random.default_rng(2)
     X = rng.normal(size=(1500, 3))
