@@ -65,6 +65,38 @@ def breast_cancer():
 # --- 1. the campaign ------------------------------------------------------------------------
 
 
+def analysis_seconds(t: dict) -> float:
+    """Wall seconds of a campaign's analysis (canonical forms, dedup, Hessian classes)."""
+    return t["canonicalize"] + t["dedup"] + t["hessian"]
+
+
+def campaign_fields(c) -> tuple[dict, object, float]:
+    """A campaign's solutions and timings as benchmark fields, then the barrier between its two
+    best solutions and the seconds it took (timed apart: barriers run only on request)."""
+    t = c.timings
+    overhead = analysis_seconds(t)
+    classes: dict[str, int] = {}
+    for s in c.solutions:
+        classes[s.kind] = classes.get(s.kind, 0) + s.count
+    t0 = time.perf_counter()
+    bar = c.barrier()
+    t_bar = time.perf_counter() - t0
+    fields = dict(
+        n_starts=c.n_starts,
+        n_solutions=len(c.solutions),
+        starts_by_class=classes,
+        best_objective=c.best.objective,
+        best_count=c.best.count,
+        fit_s=round(t["fit"], 3),
+        canonicalize_s=round(t["canonicalize"], 3),
+        dedup_s=round(t["dedup"], 3),
+        hessian_s=round(t["hessian"], 3),
+        overhead_s=round(overhead, 3),
+        overhead_frac=round(overhead / t["fit"], 4),
+    )
+    return fields, bar, t_bar
+
+
 def campaign(n_starts: int) -> None:
     X, y = breast_cancer()
     c = nnmle.multistart(
@@ -79,33 +111,17 @@ def campaign(n_starts: int) -> None:
         seed=0,
     )
     t = c.timings
-    overhead = t["canonicalize"] + t["dedup"] + t["hessian"]
     cpu_overhead = t["cpu_canonicalize"] + t["cpu_dedup"] + t["cpu_hessian"]
     # the canonical weights must keep each start's objective (no flips under penalized biases)
     drift = max(
         abs(c.problem.objective(r.theta) - r.objective) / max(1.0, abs(r.objective))
         for r in c.starts
     )
-    classes: dict[str, int] = {}
-    for s in c.solutions:
-        classes[s.kind] = classes.get(s.kind, 0) + s.count
-    t0 = time.perf_counter()
-    bar = c.barrier()
-    t_bar = time.perf_counter() - t0
+    fields, bar, t_bar = campaign_fields(c)
     emit(
         measurement="campaign",
         network="30-10-1 logistic, bernoulli, l2=0.01 (biases penalized)",
-        n_starts=c.n_starts,
-        n_solutions=len(c.solutions),
-        starts_by_class=classes,
-        best_objective=c.best.objective,
-        best_count=c.best.count,
-        fit_s=round(t["fit"], 3),
-        canonicalize_s=round(t["canonicalize"], 3),
-        dedup_s=round(t["dedup"], 3),
-        hessian_s=round(t["hessian"], 3),
-        overhead_s=round(overhead, 3),
-        overhead_frac=round(overhead / t["fit"], 4),
+        **fields,
         cpu_fit_s=round(t["cpu_fit"], 3),
         cpu_overhead_s=round(cpu_overhead, 3),
         cpu_overhead_frac=round(cpu_overhead / t["cpu_fit"], 4),
@@ -144,33 +160,14 @@ def teacher_student(n_starts: int, n: int = 20_000, k: int = 10) -> None:
     # compile outside the timings, as for the fits: a 4-start campaign (its analysis compiles
     # the Hessian, the kink check and the Newton steps; reported as the cold analysis)
     warm = run_campaign(prob, thetas0[:4], solver)
-    w = warm.timings
-    cold_analysis = w["canonicalize"] + w["dedup"] + w["hessian"]
     c = run_campaign(prob, thetas0, solver)
-    t = c.timings
-    overhead = t["canonicalize"] + t["dedup"] + t["hessian"]
-    classes: dict[str, int] = {}
-    for s in c.solutions:
-        classes[s.kind] = classes.get(s.kind, 0) + s.count
-    t0 = time.perf_counter()
-    bar = c.barrier()
-    t_bar = time.perf_counter() - t0
+    fields, bar, t_bar = campaign_fields(c)
     emit(
         measurement="campaign_teacher_student",
         network=f"{k}-{k}-1 relu, no biases, output weights frozen at 1, gaussian, n={n}",
-        n_starts=c.n_starts,
-        n_solutions=len(c.solutions),
-        starts_by_class=classes,
-        best_objective=c.best.objective,
-        best_count=c.best.count,
-        fit_s=round(t["fit"], 3),
-        canonicalize_s=round(t["canonicalize"], 3),
-        dedup_s=round(t["dedup"], 3),
-        hessian_s=round(t["hessian"], 3),
-        overhead_s=round(overhead, 3),
-        overhead_frac=round(overhead / t["fit"], 4),
+        **fields,
         target_frac=0.25,
-        first_campaign_analysis_s=round(cold_analysis, 3),
+        first_campaign_analysis_s=round(analysis_seconds(warm.timings), 3),
         barrier_best_two_s=round(t_bar, 3),
         barrier_aligned=None if bar is None else bar.barrier_aligned,
     )

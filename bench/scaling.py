@@ -42,7 +42,14 @@ from nnmle.networks import Architecture
 from nnmle.penalties import Penalty
 from nnmle.problem import Problem
 from nnmle.solvers import choose_solver
-from nnmle.starts import DaskExecutor, LocalExecutor, dask_client, run_starts, starting_values
+from nnmle.starts import (
+    DaskExecutor,
+    LocalExecutor,
+    dask_client,
+    pin_workers,
+    run_starts,
+    starting_values,
+)
 
 
 def emit(**fields) -> None:
@@ -56,13 +63,6 @@ def emit(**fields) -> None:
         "nnmle": nnmle.__version__,
     }
     print(json.dumps(fields), flush=True)
-
-
-def pin_to_one_core():
-    """Worker side: every thread of the process on the first core it may use."""
-    core = min(os.sched_getaffinity(0))
-    for tid in os.listdir("/proc/self/task"):
-        os.sched_setaffinity(int(tid), {core})
 
 
 def solutions(results):
@@ -106,7 +106,7 @@ def main() -> None:
             DaskExecutor(clients[n]).warm_up(problem, solver, thetas0[0])  # compile per worker
         # the per-core baseline: one worker pinned to one core
         clients["1core"] = stack.enter_context(dask_client(n_workers=1, pin=False))
-        clients["1core"].run(pin_to_one_core)
+        pin_workers(clients["1core"], cores=[min(os.sched_getaffinity(0))])
         DaskExecutor(clients["1core"]).warm_up(problem, solver, thetas0[0])
         executors = {
             ("local", 1): local1,

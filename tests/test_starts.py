@@ -397,6 +397,7 @@ def test_pin_workers_gives_each_worker_its_own_cores(client):
     )
     assert {tuple(v) for v in pinned.values()} == {next(iter(t)) for t in per_thread.values()}
     assert all(len(t) == 1 for t in per_thread.values())
+    assert pin_workers(client, cores=cores[:1]) == {}  # two workers, one core: left as they are
 
 
 def test_map_units_and_local_threads():

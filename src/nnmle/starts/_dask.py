@@ -119,15 +119,15 @@ def _pin_process(cores: list[int]) -> list[int]:
     return sorted(os.sched_getaffinity(0))
 
 
-def pin_workers(client) -> dict:
+def pin_workers(client, cores: Sequence[int] | None = None) -> dict:
     """Pin the worker processes of a local cluster to disjoint, equal shares of the cores.
 
-    With ``W`` workers and ``C`` cores available to this process, worker ``i``
-    gets cores ``i * (C // W)`` to ``(i + 1) * (C // W) - 1`` (Linux only; nothing
-    happens elsewhere, or when there are more workers than cores). Returns the
-    cores of each worker by address.
+    With ``W`` workers and ``C`` cores (``cores``, default: those available to
+    this process), worker ``i`` gets cores ``i * (C // W)`` to
+    ``(i + 1) * (C // W) - 1`` (Linux only; nothing happens elsewhere, or when
+    there are more workers than cores). Returns the cores of each worker by address.
     """
-    cores = _cores()
+    cores = sorted(cores) if cores is not None else _cores()
     workers = sorted(client.scheduler_info()["workers"])
     if (
         not cores
