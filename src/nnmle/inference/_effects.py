@@ -217,6 +217,17 @@ class Margins:
         }  # fmt: skip
 
 
+def _effect_inputs(result, what: str, se, level, inference, design):
+    """What an effect needs: the estimate, its problem with rows, the inference and the
+    design with its terms (the level and the rows checked)."""
+    _check_level(level)
+    est = as_estimate(result)
+    problem = require_rows(est, what)
+    inf = resolve(est, se, level, inference)
+    design = _design_of(result, design)
+    return est, problem, inf, design, design_terms(design, est.arch)
+
+
 def _effect_plan(terms: list[Term], X: np.ndarray, dummy: bool) -> list[tuple]:
     """``(name, term, kind, column or (cols, coding rows))`` per effect, in design order."""
     plan: list[tuple] = []
@@ -292,12 +303,9 @@ def margins(
             f"method={method!r} is not a marginal effect nnmle knows: expected one of "
             f"{', '.join(METHODS)}. Fix: method='dydx' (the derivative of the mean)."
         )
-    _check_level(level)
-    est = as_estimate(result)
-    problem = require_rows(est, "get_margeff")
-    inf = resolve(est, se, level, inference)
-    design = _design_of(result, design)
-    terms = design_terms(design, est.arch)
+    est, problem, inf, design, terms = _effect_inputs(
+        result, "get_margeff", se, level, inference, design
+    )
     rows = data_rows(problem, at)
     plan = _effect_plan(terms, problem.X, dummy)
 
@@ -557,12 +565,9 @@ def partial_dependence(
             f"kind={kind!r} is not supported: expected 'average' (the partial dependence). "
             f"Fix: kind='average'."
         )
-    _check_level(level)
-    est = as_estimate(result)
-    problem = require_rows(est, "partial_dependence")
-    inf = resolve(est, se, level, inference)
-    design = _design_of(result, design)
-    terms = design_terms(design, est.arch)
+    est, problem, inf, design, terms = _effect_inputs(
+        result, "partial_dependence", se, level, inference, design
+    )
     names = list(est.arch.input_names)
     feats = [features] if isinstance(features, str | int | np.integer) else list(features)
     if not 1 <= len(feats) <= 2:
