@@ -440,6 +440,10 @@ def test_racing_weights_of_a_formula_network_are_flagged_with_the_fix():
     assert res.n_iter == 5000 and np.abs(res.theta).max() > res.divergence.limit
     assert res.status == "mle_not_exist" and "nnmle.path" in res.message
     assert not res.converged
+    # the message agrees with the numbers it prints: weights that stopped are not "growing"
+    check = res.divergence
+    if not check.racing:
+        assert "no longer move but are already implausibly large" in res.message
 
 
 def test_fitted_probabilities_0_or_1_are_said_even_when_the_weights_stop():

@@ -63,9 +63,10 @@ def test_bad_input_gives_one_line_error_and_status_2(argv, message, capsys):
 
 
 @pytest.mark.slow
-def test_workers_run_the_starts_on_a_local_dask_cluster(capsys):
+@pytest.mark.parametrize("penalty", [["--l2", "0.1"], ["--l1", "0.5"]])  # L-BFGS, proximal
+def test_workers_run_the_starts_on_a_local_dask_cluster(penalty, capsys):
     pytest.importorskip("distributed")
-    argv = ["fit", "--dataset", "iris", "--hidden", "2", "--l2", "0.1", "--starts", "3", "--json"]
+    argv = ["fit", "--dataset", "iris", "--hidden", "2", *penalty, "--starts", "3", "--json"]
     assert main(argv) == 0
     local = json.loads(capsys.readouterr().out)
     assert main([*argv, "--workers", "2"]) == 0  # a DaskExecutor on a local cluster

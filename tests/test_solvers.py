@@ -116,18 +116,21 @@ class _Traces:
 TRACES = _Traces()
 
 
-@pytest.mark.parametrize("kind", ["l2", "l1"])
+@pytest.mark.parametrize("kind", ["l2", "l1", "adam"])
 def test_no_recompilation_for_a_new_penalty_or_a_new_fold_size(kind):
     arch = Architecture.build(P, hidden=(3,))
     theta0 = np.asarray(RNG.uniform(-0.5, 0.5, size=arch.n_total))
 
     def prob(value, n):
-        pen = Penalty(**{kind: value})
+        pen = Penalty(**{"l2" if kind == "adam" else kind: value})
         return Problem.build(X[:n], Y_GAUSS[:n, None], np.ones(n), get_family("gaussian"),
                              arch, pen)  # fmt: skip
 
     first = prob(0.1, 100)
-    solver = choose_solver(first, tol=1e-8)
+    if kind == "adam":  # minibatch Adam: a short run (a few epochs) is enough to count traces
+        solver = choose_solver(first, "adam", tol=1e-8, max_iter=30, batch_size=32)
+    else:
+        solver = choose_solver(first, tol=1e-8)
     solve(solver, theta0, first)  # compiles
     first.objective(theta0)
     before = TRACES.n
@@ -137,6 +140,41 @@ def test_no_recompilation_for_a_new_penalty_or_a_new_fold_size(kind):
         assert np.isfinite(sol.value)
         p.objective(theta0)
     assert TRACES.n == before, "a new penalty value or fold size recompiled"
+
+
+def test_a_whole_fit_at_a_new_penalty_and_fold_size_compiles_nothing():
+    """The public fit (data-scaled starts, solver, verdicts, statistics), not only the solver:
+    97..100 rows share a bucket."""
+    import nnmle
+
+    def fit(n, l2):
+        return nnmle.fit(X[:n], Y_BERN[:n], hidden=(3,), l2=l2, n_starts=2, seed=0)
+
+    fit(100, 0.1)  # compiles
+    before = TRACES.n
+    for n, l2 in [(97, 0.2), (99, 0.35)]:
+        assert np.isfinite(fit(n, l2).objective)
+    assert TRACES.n == before, "a new penalty value or fold size recompiled part of a fit"
+
+
+def test_padding_changes_the_objective_only_by_rounding():
+    """Breast-cancer, 379 rows padded to 384: the objective, gradient and NLL at random weights
+    agree with the unpadded problem's to a few ulps (the sums' order of rounding differs)."""
+    from sklearn.datasets import load_breast_cancer
+
+    Xb, yb = load_breast_cancer(return_X_y=True)
+    Xb = (Xb - Xb.mean(0)) / Xb.std(0)
+    n = 379
+    arch = Architecture.build(Xb.shape[1], hidden=(3,), activation="logistic")
+    args = (Xb[:n], yb[:n, None].astype(float), np.ones(n), get_family("bernoulli"), arch)
+    padded = Problem.build(*args, Penalty(l2=0.05, penalize_bias=True))
+    plain = Problem.build(*args, Penalty(l2=0.05, penalize_bias=True), pad=False)
+    assert padded.data.X.shape[0] == 384 and plain.data.X.shape[0] == n
+    for seed in range(5):
+        theta = np.random.default_rng(seed).normal(size=arch.n_total)
+        np.testing.assert_allclose(padded.objective(theta), plain.objective(theta), rtol=1e-13)
+        np.testing.assert_allclose(padded.gradient(theta), plain.gradient(theta), rtol=1e-11,
+                                   atol=1e-13)  # fmt: skip
 
 
 def test_padding_never_changes_a_fit():

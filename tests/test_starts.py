@@ -227,6 +227,14 @@ def test_l1_fit_with_store_resumes_like_an_lbfgs_fit(tmp_path):
         assert job["config"]["penalty"]["l1"] == 0.5
 
 
+def test_l1_fit_on_two_threads_equals_the_serial_fit():
+    serial = nnmle.fit(X, Y, workers=1, **L1_FIT)
+    threads = nnmle.fit(X, Y, workers=2, **L1_FIT)
+    assert threads.estimate.solver.name == "proximal"
+    assert solutions(threads.restarts) == solutions(serial.restarts)
+    assert np.array_equal(threads.theta, serial.theta) and threads.status == serial.status
+
+
 def test_sigkill_loses_nothing_and_resume_completes(tmp_path, reference):
     path = tmp_path / "campaign.sqlite"
     child = _child(

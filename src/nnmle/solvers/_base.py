@@ -43,11 +43,12 @@ STATUS = {
     ),
     4: (
         "mle_not_exist",
-        "the weights grow without bound while the objective keeps falling towards its "
-        "infimum, so the maximum likelihood estimate does not exist (separated classes, "
-        "saturating units, an interpolating network); the reported weights are only where the "
-        "optimizer stopped. Fix: add a penalty, e.g. l2=0.01, chosen with nnmle.path(X, y, "
-        "l2=[...], cv=5)",
+        "the objective approaches its infimum only as weights go to infinity (they grow "
+        "along the continuation, or are already so large that the units saturate and the "
+        "optimizer no longer moves them), so the maximum likelihood estimate does not exist "
+        "(separated classes, saturating units, an interpolating network); the reported weights "
+        "are only where the optimizer stopped. Fix: add a penalty, e.g. l2=0.01, chosen with "
+        "nnmle.path(X, y, l2=[...], cv=5)",
     ),
     5: (
         "exact_fit",

@@ -98,6 +98,11 @@ class DivergenceCheck:
             f"weight norm {n0:.4g} -> {n1:.4g} in {self.norms.size - 1} more iterations while "
             f"the objective went {self.objectives[0]:.3g} -> {self.objectives[-1]:.3g}"
         )
+        if self.huge and not self.racing:
+            text += (
+                f"; the weights no longer move but are already implausibly large (max |w| "
+                f"{self.max_abs_weight:.3g} > {self.limit:.3g}): saturated units"
+            )
         if self.n_boundary:
             text += f"; {self.n_boundary} fitted mean(s) numerically 0 or 1 (or a count of 0)"
         if self.exact_fit:

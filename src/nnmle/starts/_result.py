@@ -167,8 +167,8 @@ def data_scale(problem) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     m = (w @ X) / tot
     sd = np.sqrt((w @ (X - m) ** 2) / tot)
     sd = np.where(sd > 0, sd, 1.0)
-    Y = jnp.asarray(problem.Y)
-    eta0 = np.asarray(problem.family.null_eta(Y, jnp.asarray(w)), dtype=np.float64)
+    data = problem.require_data()  # the padded rows (zero weight): a new row count compiles nothing
+    eta0 = np.asarray(problem.family.null_eta(data.Y, data.w), dtype=np.float64)
     sy = 1.0
     if problem.family.has_dispersion and problem.family.link == "identity":
         r2 = np.mean((problem.Y - eta0[None, : problem.Y.shape[1]]) ** 2, axis=1)
