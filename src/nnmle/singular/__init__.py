@@ -89,7 +89,7 @@ from ._select import (
     select_hidden,
 )
 from ._target import sample_size
-from ._theory import reduced_rank_coefficient, regular_coefficient
+from ._theory import product_model_wbic, reduced_rank_coefficient, regular_coefficient
 
 __all__ = [
     "ASSUMES",
@@ -110,6 +110,7 @@ __all__ = [
     "hidden_row",
     "information_criteria",
     "learning_coefficient",
+    "product_model_wbic",
     "reduced_rank_coefficient",
     "regular_coefficient",
     "sample_size",

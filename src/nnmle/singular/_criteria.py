@@ -15,7 +15,7 @@ from ..inference import information_criteria as regular_criteria
 from ..networks import effective
 from ..penalties import penalty_value
 from ..problem import negloglik
-from ._diagnostics import _positive, chain_warnings, check_fit, check_run, mixing, warn_all
+from ._diagnostics import _positive, chain_warnings, check_fit, check_run, mc_se, mixing, warn_all
 from ._llc import LearningCoefficient, learning_coefficient
 from ._sampler import SAMPLERS, run_chains
 from ._target import dispersion, sample_size, tempered
@@ -227,7 +227,7 @@ def _posterior(est: Estimate, thetas, *, beta, prior_scale, pointwise, run: dict
         ess, r = mixing(trace)
         per_chain = trace.mean(axis=1)
         mean = float(per_chain.mean())
-        se = float(per_chain.std(ddof=1) / math.sqrt(per_chain.size))
+        se = mc_se(trace, ess)
         lam = beta * (mean - loss)
         th = effective(jnp.asarray(theta), arch)
         log_prior = -float(penalty_value(th, arch, pen)) / phi - 0.5 * gamma * float(th @ th)
@@ -251,7 +251,7 @@ def _common(result, solutions, prior_scale, sampling: dict, beta=None):
     check_fit(est, "WBIC/WAIC", stacklevel=4, refuse=("non_finite", "exact_fit"))
     prior_scale = _positive("prior_scale", prior_scale, "prior_scale=10.0")
     run = {
-        "sampler": "mala", "chains": 4, "draws": 2000, "warmup": 1000, "seed": 0,
+        "sampler": "nuts", "chains": 4, "draws": 1000, "warmup": 1000, "seed": 0,
         "step_size": None, "batch_size": 256, "thin": 1, **sampling,
     }  # fmt: skip
     b = check_run(**run, beta=beta, n=sample_size(est.problem))
@@ -294,8 +294,10 @@ def wbic(
         the free energy).
     progress : callable, optional
     **sampling
-        ``sampler``, ``chains`` (4 per solution), ``draws`` (2000), ``warmup``
-        (1000), ``seed``, ``step_size``, ``batch_size``, ``thin``: as in
+        ``sampler`` (``"nuts"``: the global tempered posterior is a funnel that
+        MALA does not cross, see :data:`~nnmle.singular._sampler.SAMPLERS`),
+        ``chains`` (4 per solution), ``draws`` (1000), ``warmup`` (1000),
+        ``seed``, ``step_size``, ``batch_size``, ``thin``: as in
         :func:`learning_coefficient`.
 
     Returns

@@ -11,7 +11,7 @@ from blackjax.diagnostics import effective_sample_size, rhat
 
 from ._sampler import SAMPLERS
 
-__all__ = ["RHAT_MAX", "check_fit", "check_run", "mixing", "warn_all"]
+__all__ = ["RHAT_MAX", "check_fit", "check_run", "mc_se", "mixing", "warn_all"]
 
 #: R-hat (rank-normalized split, Vehtari et al. 2021) above this: chains not stationary
 RHAT_MAX = 1.01
@@ -116,6 +116,23 @@ def mixing(trace: np.ndarray) -> tuple[float, float]:
         return 0.0, float("nan")
     ess = float(effective_sample_size(trace, chain_axis=0, sample_axis=1))
     return ess, float(rhat(trace, chain_axis=0, sample_axis=1))
+
+
+def mc_se(trace: np.ndarray, ess: float) -> float:
+    """Monte-Carlo standard error of a (chains, draws) trace's mean: the larger of the spread of
+    the chains' means (``sd / sqrt(chains)``) and ``sd(all draws) / sqrt(ess)`` (with few chains
+    the first alone is itself noisy; the second counts autocorrelation within chains).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = np.random.default_rng(0).normal(size=(4, 1000))   # independent draws
+    >>> bool(mc_se(t, 4000.0) >= 1 / np.sqrt(4000))
+    True
+    """
+    between = float(np.std(trace.mean(axis=1), ddof=1) / np.sqrt(trace.shape[0]))
+    within = float(np.std(trace) / np.sqrt(ess)) if ess > 0 else float("inf")
+    return max(between, within) if math.isfinite(ess) else between
 
 
 def chain_warnings(ess: float, r: float, acceptance: np.ndarray, target: float | None) -> list[str]:

@@ -12,7 +12,7 @@ from scipy import stats
 from ..estimation import as_estimate
 from ..networks import effective
 from ..penalties import penalty_value
-from ._diagnostics import _positive, chain_warnings, check_fit, check_run, mixing, warn_all
+from ._diagnostics import _positive, chain_warnings, check_fit, check_run, mc_se, mixing, warn_all
 from ._sampler import SAMPLERS, run_chains
 from ._target import dispersion, sample_size, tempered
 
@@ -294,7 +294,7 @@ def learning_coefficient(
         )
     warn_all(notes)
     return LearningCoefficient(
-        float(per_chain.mean()), float(per_chain.std(ddof=1) / np.sqrt(chains)), per_chain,
+        float(per_chain.mean()), float(beta) * mc_se(trace, ess), per_chain,
         problem.n_params, n, float(beta), gamma, phi, float(est.objective) / phi, sampler,
         int(chains), int(draws), int(warmup), int(thin), ch.step_size, ch.acceptance, laplace,
         ess, r, escaped, min_excess, trace, tuple(notes), ch.seconds, est.status,

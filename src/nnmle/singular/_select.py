@@ -146,8 +146,8 @@ class HiddenSelection:
     def unsettled(self) -> dict:
         """``{criterion: widths}``: sampled criteria with widths whose chains are not
         stationary (R-hat above :data:`~nnmle.singular.RHAT_MAX`). Chains start at the
-        minima and climb, so there the value is too small, more so for the wider, flatter
-        networks: the criterion's choice is then not a decision."""
+        minima and climb, so there the value is usually too small: the criterion's choice is
+        then not a decision."""
         out = {}
         for name, col in MC_RHAT.items():
             bad = [r["hidden"] for r in self.rows if r.get(col) is not None and r[col] > RHAT_MAX]
@@ -292,10 +292,9 @@ def select_hidden(
     for name, widths in sel.unsettled.items():
         warnings.warn(
             f"nnmle: {name}: the chains of hidden = {widths} are not stationary (R-hat > "
-            f"{RHAT_MAX}): there the value is too small (the chains start at the minima and "
-            f"climb), more so for wider, flatter networks, so its choice is not a decision. "
-            f"Fix: much longer chains (sampling={{'draws': 20000, 'warmup': 20000}}), or "
-            f"choose by BIC or CV deviance",
+            f"{RHAT_MAX}): there the value is usually too small (the chains start at the "
+            f"minima and climb), so its choice is not a decision. Fix: longer chains "
+            f"(sampling={{'draws': 4000, 'warmup': 2000}}), or choose by BIC or CV deviance",
             UserWarning,
             stacklevel=2,
         )
