@@ -284,7 +284,7 @@ def test_wbic_weighs_the_distinct_solutions(tanh_fit):
 
 
 def test_information_criteria_side_by_side(glm_gaussian):
-    ic = glm_gaussian.information_criteria(**FAST)
+    ic = glm_gaussian.information_criteria(sampler="mala", **FAST)  # NUTS: the test above
     names = [r["criterion"] for r in ic.rows()]
     assert names == ["aic", "bic", "aic_edf", "bic_edf", "bic_lambda", "wbic", "waic"]
     assert all(r["assumes"] for r in ic.rows())
@@ -303,8 +303,16 @@ def test_select_hidden_table_and_choices():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(300, 2))
     y = np.tanh(2 * X[:, 0]) + 0.3 * rng.normal(size=300)
-    sel = select_hidden(X, y, family="gaussian", hidden=[0, 1], n_starts=2, cv=3, l2=0.01,
-                        sampling=FAST)  # fmt: skip
+    sel = select_hidden(
+        X,
+        y,
+        family="gaussian",
+        hidden=[0, 1],
+        n_starts=2,
+        cv=3,
+        l2=0.01,
+        sampling={**FAST, "sampler": "mala"},
+    )  # the table, not the sampler
     assert isinstance(sel, HiddenSelection)
     assert sel.column("hidden") == [0, 1]
     row = sel.rows[1]
