@@ -252,6 +252,8 @@ def test_a_fit_that_stopped_early_warns(glm_gaussian):
 # --- WBIC, WAIC, information criteria ----------------------------------------------------------
 
 
+@pytest.mark.slow  # 36 s with an empty JAX cache (NUTS compiles slowly); wbic's and waic's
+# doctests check the same on a smaller GLM in the default run
 def test_wbic_and_waic_of_a_regular_model_match_bic_and_aic(glm_gaussian):
     w = wbic(glm_gaussian)
     assert abs(w.bic_scale - glm_gaussian.bic) < 2.0  # Watanabe: 2 WBIC = BIC + O_p(1)
