@@ -18,7 +18,8 @@ of the posterior. Chains start at the fit, run ``warmup`` steps that are
 discarded, then ``draws`` recorded steps (``thin`` steps between records).
 During warm-up the chains are rescaled four times by the covariance of the
 draws of a window (windows of 1, 1, 2 and 3 tenths of the warm-up, doubling as
-in Stan's adaptation); the last three tenths tune the step size only.
+in Stan's adaptation); the last three tenths tune the step size only. SGLD,
+whose step size is fixed, is rescaled once, halfway (see ``_rescale_points``).
 Chain ``c`` uses ``fold_in(PRNGKey(seed), c)``: the same seed gives the same
 draws, bit for bit on the CPU. The work runs in blocks (one compiled function
 for warm-up, one for sampling) so that a progress callback can report.
@@ -221,18 +222,29 @@ def _rescale(spec: _Spec, t: Tempered, states, path: np.ndarray):
     return t, jax.vmap(lambda v: _init(spec, t, v))(jnp.asarray(u))
 
 
-def _rescale_points(n_blocks: int) -> tuple[int, ...]:
-    """Warm-up blocks at whose start the chains are rescaled: windows of 1, 1, 2, 3 tenths of
-    the warm-up (doubling, as Stan's), the last three tenths tune the step size only.
+def _rescale_points(n_blocks: int, adapted: bool = True) -> tuple[tuple[int, int], ...]:
+    """``(block, first)`` pairs: at the start of warm-up block ``block`` the chains are rescaled
+    by the covariance of the draws of blocks ``first`` to ``block - 1``.
+
+    With an adapted step size (MALA, NUTS): windows of 1, 1, 2, 3 tenths of the warm-up
+    (doubling, as Stan's), the last three tenths tune the step size only. With a fixed step
+    size (SGLD) one rescaling halfway, by the draws of the second quarter: each rescaling
+    shrinks the coordinates to the draws' spread and a fixed step does not follow, so repeated
+    ones would stall the chains.
 
     Examples
     --------
-    >>> _rescale_points(10), _rescale_points(4), _rescale_points(2)
-    ((1, 2, 4, 7), (1, 2, 3), ())
+    >>> _rescale_points(10)
+    ((1, 0), (2, 1), (4, 2), (7, 4))
+    >>> _rescale_points(10, adapted=False), _rescale_points(2)
+    (((5, 2),), ())
     """
     if n_blocks < 4:
         return ()
-    return tuple(sorted({max(1, round(n_blocks * f)) for f in (0.1, 0.2, 0.4, 0.7)}))
+    if not adapted:
+        return ((n_blocks // 2, n_blocks // 4),)
+    ends = sorted({max(1, round(n_blocks * f)) for f in (0.1, 0.2, 0.4, 0.7)})
+    return tuple(zip(ends, [0, *ends[:-1]], strict=True))
 
 
 def run_chains(
@@ -277,11 +289,11 @@ def run_chains(
     # warm-up: tune the step size; at the start of each of the blocks `points`, rescale the
     # chains by the covariance of the draws since the previous rescale (Stan's doubling windows;
     # a linear map: the target's expectations are unchanged) and restart the step-size tuning
-    points = _rescale_points(n_w)
+    windows = dict(_rescale_points(n_w, adapted=bool(target)))
     path: list[np.ndarray] = []
     for b in range(n_w):
-        if b == 0 or b in points:
-            if b in points:
+        if b == 0 or b in windows:
+            if b in windows:
                 t, states = _rescale(w_spec, t, states, np.concatenate(path, axis=1))
                 path = []
             tuning = (
@@ -290,7 +302,9 @@ def run_chains(
                 else jnp.full(chains, float(step_size))
             )
         states, tuning, keys, steps = _warm_block(w_spec, target, t, states, tuning, keys)
-        path.append(np.asarray(steps))
+        nxt = min((e for e in windows if e > b), default=None)
+        if nxt is not None and b >= windows[nxt]:
+            path.append(np.asarray(steps))
         done += w_block
         if progress is not None:
             progress(done, total)
