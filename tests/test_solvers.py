@@ -158,7 +158,7 @@ def test_a_whole_fit_at_a_new_penalty_and_fold_size_compiles_nothing():
 
 
 def test_padding_changes_the_objective_only_by_rounding():
-    """Breast-cancer, 379 rows padded to 384: the objective, gradient and NLL at random weights
+    """Breast-cancer, 379 rows padded to 384: the objective and gradient at random weights
     agree with the unpadded problem's to a few ulps (the sums' order of rounding differs)."""
     from sklearn.datasets import load_breast_cancer
 

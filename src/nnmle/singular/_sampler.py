@@ -286,9 +286,9 @@ def run_chains(
     states = jax.vmap(lambda u: _init(w_spec, t, u))(jnp.zeros((chains, k)))
     if target:
         da_init, _, da_final = dual_averaging_adaptation(target)
-    # warm-up: tune the step size; at the start of each of the blocks `points`, rescale the
-    # chains by the covariance of the draws since the previous rescale (Stan's doubling windows;
-    # a linear map: the target's expectations are unchanged) and restart the step-size tuning
+    # warm-up: tune the step size; at the start of each block of `windows`, rescale the chains
+    # by the covariance of the draws of its window (_rescale_points; a linear map: the target's
+    # expectations are unchanged) and restart the step-size tuning
     windows = dict(_rescale_points(n_w, adapted=bool(target)))
     path: list[np.ndarray] = []
     for b in range(n_w):
