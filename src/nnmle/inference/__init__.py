@@ -93,8 +93,7 @@ from ._effects import (
     partial_dependence,
     require_rows,
 )
-from ._intervals import PredictionInterval, predict_interval
-from ._prediction import Prediction, prediction
+from ._prediction import Prediction, PredictionInterval, predict_interval, prediction
 from ._statistics import RESIDUALS, FitStatistics, fit_statistics, pseudo_rsquared, residuals
 from ._terms import Term, TermTests, design_terms, find_term, wald_test_terms, weight_names
 from ._tests import LRTest, information_criteria, lr_test, wald_inputs

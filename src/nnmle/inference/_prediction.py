@@ -29,6 +29,7 @@ NaN, not a number that looks like an interval.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import jax.numpy as jnp
 import numpy as np
@@ -41,7 +42,7 @@ from ._effects import check_alpha
 from ._functionals import delta
 from ._statistics import fit_statistics
 
-__all__ = ["N_QUADRATURE", "Prediction", "prediction"]
+__all__ = ["N_QUADRATURE", "Prediction", "PredictionInterval", "predict_interval", "prediction"]
 
 #: Gauss-Hermite nodes of the predictive distributions of discrete families
 N_QUADRATURE = 40
@@ -279,3 +280,66 @@ def prediction(
         se_method=dm.method,
         replicates=reps,
     )
+
+
+class PredictionInterval(NamedTuple):
+    """Fitted means with pointwise confidence bounds (shape ``(n,)`` or ``(n, K)``)."""
+
+    mean: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+
+
+def predict_interval(
+    result,
+    X_design,
+    interval: str = "confidence",
+    level: float = 0.95,
+    se: str = "hessian",
+    inference: Inference | None = None,
+) -> PredictionInterval:
+    """Confidence intervals for the fitted mean: :func:`prediction`'s ``conf_int`` as a tuple.
+
+    For one linear predictor the interval is computed on the link scale,
+    ``eta -/+ z se(eta)`` with ``se(eta)^2 = g' Cov g``, ``g = d eta / d theta``, and
+    mapped through the inverse link (as statsmodels' ``get_prediction``); for
+    several outputs, on the means directly (class probabilities clipped to
+    [0, 1]). A bootstrap inference uses the percentiles of the replicates'
+    predictions. A mean that the data do not identify gets NaN bounds.
+
+    Parameters
+    ----------
+    result : Estimate or FitResult
+    X_design : array of shape (n, n_inputs)
+        A design matrix (``FitResult.predict`` converts data frames first).
+    interval : {"confidence"}
+    level : float
+    se : {"hessian", "sandwich", "bootstrap"}
+        The covariance, when ``inference`` is not given.
+    inference : Inference, optional
+        Already computed for ``result`` (its method wins over ``se``).
+
+    Returns
+    -------
+    PredictionInterval
+
+    Examples
+    --------
+    >>> import numpy as np, nnmle
+    >>> X = np.arange(8.0)[:, None]; y = np.array([0.1, 1.2, 1.9, 3.2, 4.1, 4.8, 6.3, 7.0])
+    >>> pi = predict_interval(nnmle.fit(X, y, hidden=(), family="gaussian"), [[3.5]])
+    >>> bool(pi.lower[0] < pi.mean[0] < pi.upper[0])
+    True
+    """
+    if interval != "confidence":
+        raise ValueError(
+            f"interval={interval!r} is not supported: expected 'confidence' (for the mean). "
+            f"Fix: result.predict(X, interval='confidence', level=0.95)."
+        )
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1); got {level!r}. Fix: e.g. level=0.95.")
+    est = as_estimate(result)
+    inf = resolve(est, se, level, inference)
+    pred = prediction(est, X_design, inference=inf)
+    ci = pred.conf_int(1 - level)
+    return PredictionInterval(pred.predicted_mean, ci[..., 0], ci[..., 1])
