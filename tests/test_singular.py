@@ -8,6 +8,7 @@ import warnings
 
 import numpy as np
 import pytest
+from scipy import stats
 
 import nnmle
 from nnmle import symmetry
@@ -15,6 +16,9 @@ from nnmle.networks import Layer, Params, ravel
 from nnmle.singular import (
     HiddenSelection,
     chain_warnings,
+    choice_warnings,
+    evidence_strength,
+    free_energy,
     information_criteria,
     learning_coefficient,
     product_model_wbic,
@@ -298,6 +302,42 @@ def test_information_criteria_side_by_side(glm_gaussian):
         information_criteria(glm_gaussian, sampled="wbic")
 
 
+# --- the free energy by thermodynamic integration --------------------------------------------
+
+
+def _bayes_linear_regression(n=100, seed=0):
+    """A gaussian GLM whose free energy is closed form: y ~ N(0, phi I + X0 S X0')."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 2))
+    y = 0.5 + X @ [1.0, -0.5] + rng.normal(size=n)
+    res = nnmle.fit(X, y, hidden=(), family="gaussian")
+    phi = float(np.mean((y - res.predict(X)) ** 2))  # the fit's sigma-hat^2 (ML), as WBIC's
+    X0 = np.column_stack([X, np.ones(n)])
+    cov = phi * np.eye(n) + 10.0**2 * X0 @ X0.T  # prior N(0, 10^2) on weights and bias
+    return res, -stats.multivariate_normal(np.zeros(n), cov).logpdf(y)
+
+
+def test_free_energy_of_a_bayesian_linear_regression_equals_its_closed_form():
+    res, exact = _bayes_linear_regression()
+    fe = free_energy(res, temperatures=12, draws=200, warmup=200)
+    quadrature = abs(fe.value - fe.trapezoid)  # the variance correction bounds the rule's error
+    assert abs(fe.value - exact) < 4 * fe.se + quadrature, (fe.value, exact, fe.se, quadrature)
+    assert fe.temperatures[-1] == 1.0 and 0 < fe.temperatures[0] < 1e-2
+    assert np.all(np.diff(fe.means) < 0)  # E_t[n L_n] decreases in t (its derivative is -Var)
+    # WBIC is one point of the same curve: E_t at t = 1 / log n, between the prior and t = 1
+    assert fe.means[-1] < wbic(res, **FAST).value < fe.means[0]
+
+
+def test_free_energy_bad_input(glm_gaussian):
+    with pytest.raises(ValueError, match="temperatures must be an integer >= 4"):
+        free_energy(glm_gaussian, temperatures=2)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(50, 2))
+    lasso = nnmle.fit(X, X[:, 0] + rng.normal(size=50), hidden=(), family="gaussian", l1=0.5)
+    with pytest.raises(ValueError, match="an L2 penalty or none"):
+        free_energy(lasso)
+
+
 # --- choosing the number of hidden units -------------------------------------------------------
 
 
@@ -345,6 +385,44 @@ def test_a_choice_within_monte_carlo_error_is_flagged():
     from nnmle.report import render_hidden_selection
 
     assert "within Monte-Carlo error of hidden = 1" in render_hidden_selection(close)
+
+
+@pytest.mark.parametrize(
+    "two_log_b, strength",
+    [(0.0, "not worth more than a bare mention"), (1.99, "not worth more than a bare mention"),
+     (2.0, "positive"), (5.9, "positive"), (6.0, "strong"), (9.9, "strong"),
+     (10.0, "very strong"), (150.0, "very strong")],
+)  # fmt: skip
+def test_evidence_is_named_as_kass_and_raftery(two_log_b, strength):
+    # Kass and Raftery (1995), JASA 90, 773-795, section 3.2: 2 log B in 0-2, 2-6, 6-10, > 10
+    assert evidence_strength(two_log_b) == strength
+
+
+def test_a_choice_the_data_barely_prefer_is_flagged_on_the_bayes_scale_only():
+    # 2 WBIC: width 2 beats width 1 by 1.0 (a Bayes factor of e^0.5 = 1.65), well outside the
+    # Monte-Carlo error; BIC (1 + h) picks width 1 over 2 by 1.0; AIC (all 1.0) is no Bayes factor
+    sel = _selection([201.0, 200.0, 230.0], wbic_se=0.1)
+    assert sel.uncertain == {}
+    weak = "not worth more than a bare mention"
+    assert sel.evidence == {"wbic": (2, 1, 1.0, weak), "bic": (1, 2, 1.0, weak)}
+    assert sel.to_dict()["evidence"]["wbic"] == {
+        "chosen": 2, "runner_up": 1, "two_log_b": 1.0, "strength": weak,
+    }  # fmt: skip
+    messages = choice_warnings(sel)
+    assert len(messages) == 2 and all("do not decide" in m for m in messages)
+    assert any("wbic prefers 2 hidden units to 1" in m and "1.65" in m for m in messages)
+    decided = _selection([215.0, 200.0, 230.0], wbic_se=0.1)
+    assert decided.evidence["wbic"] == (2, 1, 15.0, "very strong")
+    assert not any(m.startswith("nnmle: wbic") for m in choice_warnings(decided))
+    # within Monte-Carlo error: that warning, not both
+    close = _selection([201.0, 200.0, 230.0], wbic_se=1.0)
+    assert [m for m in choice_warnings(close) if "wbic" in m] == [
+        m for m in choice_warnings(close) if "Monte-Carlo" in m
+    ]
+    from nnmle.report import render_hidden_selection
+
+    text = render_hidden_selection(decided)
+    assert "hidden = 2  (over hidden = 1: 2 log B = 15.0, very strong)" in text
 
 
 def test_a_choice_from_chains_that_are_not_stationary_is_flagged():

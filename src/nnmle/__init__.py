@@ -37,6 +37,7 @@ _NAMES = {
     "load": "api",
     "multistart": "api",
     "path": "api",
+    "free_energy": "singular",
     "learning_coefficient": "singular",
     "select_hidden": "singular",
     "waic": "singular",
@@ -146,5 +147,5 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the eager view of the lazy name
     from .networks import Architecture, Layer, Params  # noqa: F401
     from .penalties import Penalty  # noqa: F401
     from .problem import Problem  # noqa: F401
-    from .singular import learning_coefficient, select_hidden, waic, wbic  # noqa: F401
+    from .singular import free_energy, learning_coefficient, select_hidden, waic, wbic  # noqa: F401
     from .starts import StartResult, Store  # noqa: F401

@@ -89,13 +89,16 @@ def render_hidden_selection(sel) -> str:
             cells.append(f.format(r[c]) if r[c] is not None else f"{'—':>{width[c]}}")
         lines.append("  ".join(cells) + ("" if r["status"] == "converged" else f"  {r['status']}"))
     lines.append("-" * len(head))
-    close, unsettled = sel.uncertain, sel.unsettled
+    close, unsettled, evidence = sel.uncertain, sel.unsettled, sel.evidence
     for crit, h in sel.choices.items():
         extra = (
             f"  (chains not stationary at hidden = {unsettled[crit]}: not a decision)"
             if crit in unsettled
             else f"  (within Monte-Carlo error of hidden = {close[crit][1]}: not a decision)"
             if crit in close
+            else f"  (over hidden = {evidence[crit][1]}: 2 log B = {evidence[crit][2]:.1f}, "
+            f"{evidence[crit][3]})"
+            if crit in evidence
             else ""
         )
         lines.append(f"chosen by {crit:<10}: hidden = {h}{extra}")

@@ -78,13 +78,18 @@ from ._criteria import (
     wbic,
 )
 from ._diagnostics import RHAT_MAX, chain_warnings
+from ._free_energy import FreeEnergy, free_energy
 from ._llc import LearningCoefficient, learning_coefficient
 from ._sampler import SAMPLERS
 from ._select import (
+    BAYES_SCALE,
+    EVIDENCE,
     SELECT_CRITERIA,
     SELECTION_CRITERIA,
     HiddenSelection,
+    choice_warnings,
     cv_deviance,
+    evidence_strength,
     hidden_row,
     select_hidden,
 )
@@ -93,6 +98,8 @@ from ._theory import product_model_wbic, reduced_rank_coefficient, regular_coeff
 
 __all__ = [
     "ASSUMES",
+    "BAYES_SCALE",
+    "EVIDENCE",
     "RHAT_MAX",
     "SAMPLED",
     "SAMPLERS",
@@ -100,13 +107,17 @@ __all__ = [
     "SELECT_CRITERIA",
     "WAIC",
     "WBIC",
+    "FreeEnergy",
     "HiddenSelection",
     "InformationCriteria",
     "LearningCoefficient",
     "PosteriorSolution",
     "chain_warnings",
+    "choice_warnings",
     "cv_deviance",
     "distinct_solutions",
+    "evidence_strength",
+    "free_energy",
     "hidden_row",
     "information_criteria",
     "learning_coefficient",

@@ -19,10 +19,14 @@ from ._llc import learning_coefficient
 from ._target import sample_size
 
 __all__ = [
+    "BAYES_SCALE",
+    "EVIDENCE",
     "SELECTION_CRITERIA",
     "SELECT_CRITERIA",
     "HiddenSelection",
+    "choice_warnings",
     "cv_deviance",
+    "evidence_strength",
     "hidden_row",
     "select_hidden",
 ]
@@ -38,6 +42,30 @@ SELECTION_CRITERIA = {
     "wbic": ("wbic", "2 WBIC: the Bayes free energy, singular or not"),
     "cv": ("cv_deviance", "held-out deviance (K-fold cross-validation)"),
 }
+
+
+#: criteria on the scale of ``-2 log p(data)`` (BIC, and 2 WBIC estimating 2 F_n): the difference
+#: of two widths' values is ``2 log B``, B the Bayes factor between them
+BAYES_SCALE = ("bic", "bic_lambda", "wbic")
+
+#: Kass and Raftery (1995), JASA 90, p. 777: upper bounds of ``2 log B`` and the evidence they name
+EVIDENCE = (
+    (2.0, "not worth more than a bare mention"),
+    (6.0, "positive"),
+    (10.0, "strong"),
+    (math.inf, "very strong"),
+)
+
+
+def evidence_strength(two_log_b: float) -> str:
+    """Kass and Raftery's name for the evidence ``2 log B`` (a Bayes factor ``B``) carries.
+
+    Examples
+    --------
+    >>> evidence_strength(0.6), evidence_strength(14.7)
+    ('not worth more than a bare mention', 'very strong')
+    """
+    return next(name for bound, name in EVIDENCE if two_log_b < bound)
 
 
 #: sampled criteria -> the columns of their Monte-Carlo standard error (same scale) and R-hat
@@ -143,6 +171,29 @@ class HiddenSelection:
         return out
 
     @property
+    def evidence(self) -> dict:
+        """``{criterion: (chosen, runner_up, two_log_b, strength)}`` for the criteria in
+        :data:`BAYES_SCALE`: how much the chosen width beats the runner-up.
+
+        On these scales the runner-up's value less the chosen width's is ``2 log B``,
+        ``B`` the (approximate) Bayes factor of the chosen width against the runner-up,
+        named by :func:`evidence_strength` (Kass and Raftery 1995). Below 2 the data do
+        not decide between the two widths, whatever the criterion's choice.
+        """
+        out = {}
+        for name in BAYES_SCALE:
+            col = SELECTION_CRITERIA[name][0]
+            vals = sorted(
+                (r[col], r["hidden"])
+                for r in self.rows
+                if r[col] is not None and math.isfinite(r[col])
+            )
+            if len(vals) >= 2:
+                (v1, h1), (v2, h2) = vals[:2]
+                out[name] = (h1, h2, float(v2 - v1), evidence_strength(v2 - v1))
+        return out
+
+    @property
     def unsettled(self) -> dict:
         """``{criterion: widths}``: sampled criteria with widths whose chains are not
         stationary (R-hat above :data:`~nnmle.singular.RHAT_MAX`). Chains start at the
@@ -168,6 +219,10 @@ class HiddenSelection:
             "rows": [dict(r) for r in self.rows],
             "choices": self.choices,
             "uncertain": {k: list(v) for k, v in self.uncertain.items()},
+            "evidence": {
+                k: dict(zip(("chosen", "runner_up", "two_log_b", "strength"), v, strict=True))
+                for k, v in self.evidence.items()
+            },
             "unsettled": dict(self.unsettled),
             "assumes": {k: v[1] for k, v in SELECTION_CRITERIA.items()},
             "settings": dict(self.settings),
@@ -289,22 +344,36 @@ def select_hidden(
     fam = family if isinstance(family, str) else family.name
     settings = {"n_starts": n_starts, "cv": cv, "l2": l2, "criteria": list(criteria), **sampling}
     sel = HiddenSelection(tuple(rows), fam, activation, n, settings)
-    for name, widths in sel.unsettled.items():
-        warnings.warn(
-            f"nnmle: {name}: the chains of hidden = {widths} are not stationary (R-hat > "
-            f"{RHAT_MAX}): there the value is usually too small (the chains start at the "
-            f"minima and climb), so its choice is not a decision. Fix: longer chains "
-            f"(sampling={{'draws': 4000, 'warmup': 2000}}), or choose by BIC or CV deviance",
-            UserWarning,
-            stacklevel=2,
-        )
-    for name, (h1, h2) in sel.uncertain.items():
-        warnings.warn(
-            f"nnmle: {name}'s choice ({h1} hidden units) is within Monte-Carlo error of "
-            f"{h2} units (values within twice their standard error): it is not a decision. "
-            f"Fix: longer chains (sampling={{'chains': 8, 'draws': 8000}}), or choose by BIC "
-            f"or CV deviance",
-            UserWarning,
-            stacklevel=2,
-        )
+    for message in choice_warnings(sel):
+        warnings.warn(message, UserWarning, stacklevel=2)
     return sel
+
+
+def choice_warnings(sel: HiddenSelection) -> list[str]:
+    """Sentences for choices that are not decisions: sampled criteria whose chains are not
+    stationary or whose choice is within Monte-Carlo error, and criteria on the scale of
+    ``-2 log p(data)`` whose choice beats the runner-up by ``2 log B < 2``."""
+    out = [
+        f"nnmle: {name}: the chains of hidden = {widths} are not stationary (R-hat > "
+        f"{RHAT_MAX}): there the value is usually too small (the chains start at the "
+        f"minima and climb), so its choice is not a decision. Fix: longer chains "
+        f"(sampling={{'draws': 4000, 'warmup': 2000}}), or choose by BIC or CV deviance"
+        for name, widths in sel.unsettled.items()
+    ]
+    close = sel.uncertain
+    out += [
+        f"nnmle: {name} prefers {h1} hidden units to {h2} by 2 log B = {two_log_b:.2f} "
+        f"(a Bayes factor of {math.exp(two_log_b / 2):.2f}: {strength}, Kass and Raftery "
+        f"1995): the data do not decide between the two widths. Fix: report both, or the "
+        f"smaller as the simpler account; more data decide"
+        for name, (h1, h2, two_log_b, strength) in sel.evidence.items()
+        if two_log_b < EVIDENCE[0][0] and name not in close
+    ]
+    out += [
+        f"nnmle: {name}'s choice ({h1} hidden units) is within Monte-Carlo error of "
+        f"{h2} units (values within twice their standard error): it is not a decision. "
+        f"Fix: longer chains (sampling={{'chains': 8, 'draws': 8000}}), or choose by BIC "
+        f"or CV deviance"
+        for name, (h1, h2) in close.items()
+    ]
+    return out
