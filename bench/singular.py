@@ -25,7 +25,13 @@ One JSON line per measurement, with the machine's load average.
    (n = 1000), against its exact value by quadrature
    (:func:`nnmle.singular.product_model_wbic`), MALA and NUTS side by side.
 
-Usage: python bench/singular.py [--skip demo,rrr,wbic] [--n 10000]
+4. free: the Bayes free energy by thermodynamic integration
+   (:func:`nnmle.singular.free_energy`, 24 temperatures) against the closed form of a
+   Bayesian linear regression, then next to WBIC and BIC / 2 for widths 2 and 3 on data
+   from a teacher with 2 tanh units (n = 400, noise sd 1, the data sets of the README's
+   width table): does the exact free energy separate the widths that WBIC does not?
+
+Usage: python bench/singular.py [--skip demo,rrr,wbic,free] [--n 10000] [--seeds 4,18]
 """
 
 from __future__ import annotations
@@ -43,7 +49,13 @@ from sklearn.datasets import load_breast_cancer
 
 import nnmle
 from nnmle.networks import Layer, Params, ravel
-from nnmle.singular import learning_coefficient, product_model_wbic, reduced_rank_coefficient, wbic
+from nnmle.singular import (
+    free_energy,
+    learning_coefficient,
+    product_model_wbic,
+    reduced_rank_coefficient,
+    wbic,
+)
 
 
 def emit(**rec):
@@ -207,10 +219,53 @@ def wbic_exact() -> None:
             )  # fmt: skip
 
 
+def free(seeds: list[int]) -> None:
+    """Thermodynamic integration: the closed-form check, then widths 2 and 3 of a 2-unit teacher."""
+    from scipy import stats
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 2))
+    y = 0.5 + X @ [1.0, -0.5] + rng.normal(size=200)
+    res = nnmle.fit(X, y, hidden=(), family="gaussian")
+    phi = float(np.mean((y - res.predict(X)) ** 2))
+    X0 = np.column_stack([X, np.ones(200)])
+    exact = -stats.multivariate_normal(np.zeros(200), phi * np.eye(200) + 100 * X0 @ X0.T).logpdf(y)
+    t0 = time.perf_counter()
+    fe = free_energy(res)
+    emit(
+        case="free_energy_linear", n=200, exact=round(exact, 3), free_energy=round(fe.value, 3),
+        se=round(fe.se, 3), error=round(fe.value - exact, 3), temperatures=24,
+        seconds=round(time.perf_counter() - t0, 1),
+    )  # fmt: skip
+    for seed in seeds:
+        rng = np.random.default_rng(1000 + seed)
+        X = rng.normal(size=(400, 2))
+        f = np.tanh(2 * X[:, 0] - X[:, 1]) - np.tanh(X[:, 0] + 2 * X[:, 1])
+        y = f + rng.normal(size=400)
+        for width in (2, 3):
+            res = nnmle.fit(X, y, hidden=(width,), family="gaussian", l2=1e-3, n_starts=4,
+                            seed=seed)  # fmt: skip
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                t0 = time.perf_counter()
+                w = wbic(res, seed=seed)
+                t1 = time.perf_counter()
+                fe = free_energy(res, seed=seed)
+            emit(
+                case="free_energy_width", n=400, seed=seed, hidden=width,
+                bic_half=round(res.bic / 2, 2), wbic=round(w.value, 2), wbic_se=round(w.se, 2),
+                free_energy=round(fe.value, 2), free_energy_se=round(fe.se, 2),
+                trapezoid=round(fe.trapezoid, 2), t_c=float(fe.temperatures[0]),
+                wbic_seconds=round(t1 - t0, 1),
+                free_energy_seconds=round(time.perf_counter() - t1, 1),
+            )  # fmt: skip
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--skip", default="")
     ap.add_argument("--n", type=int, default=10_000)
+    ap.add_argument("--seeds", default="4,18,3,19")
     args = ap.parse_args()
     skip = set(args.skip.split(","))
     if "demo" not in skip:
@@ -219,6 +274,8 @@ def main() -> None:
         rrr(args.n)
     if "wbic" not in skip:
         wbic_exact()
+    if "free" not in skip:
+        free([int(v) for v in args.seeds.split(",")])
 
 
 if __name__ == "__main__":

@@ -292,4 +292,24 @@ def test_select_compares_widths_and_writes_the_plot(tmp_path, capsys):
     d = json.loads(capsys.readouterr().out)
     assert [r["hidden"] for r in d["rows"]] == [0, 1]
     assert set(d["choices"]) == {"aic", "bic", "bic_lambda", "wbic", "cv"}
+    assert set(d["evidence"]) == {"bic", "bic_lambda", "wbic"}
     assert plot.stat().st_size > 1000
+
+
+def test_select_free_energy_flag_adds_the_criterion(monkeypatch, capsys):
+    import nnmle
+
+    seen = {}
+
+    def fake(X, y, **kwargs):
+        seen.update(kwargs)
+        raise SystemExit(0)
+
+    monkeypatch.setattr(nnmle, "select_hidden", fake)
+    argv = ["select", "--dataset", "diabetes", "--family", "gaussian", "--widths", "0,1"]
+    with pytest.raises(SystemExit):
+        main([*argv, "--free-energy"])
+    assert seen["criteria"] == ("lambda", "wbic", "cv", "free_energy")
+    with pytest.raises(SystemExit):
+        main(argv)
+    assert seen["criteria"] == ("lambda", "wbic", "cv")

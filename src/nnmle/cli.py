@@ -631,6 +631,7 @@ def cmd_select(args) -> int:
         d.X, d.y, data=d.data, hidden=args.widths, activation=args.activation, family=d.family,
         l2=args.l2, weights=d.columns.get("weights"), n_starts=args.starts, cv=args.cv,
         seed=args.seed, tol=args.tol, max_iter=args.max_iter, sampling=opts, progress=cb,
+        criteria=(*nnmle.singular.DEFAULT_CRITERIA, *("free_energy",) * args.free_energy),
     ))  # fmt: skip
     plot = plot_hidden_selection(sel, args.plot) if args.plot else None
     text = render_hidden_selection(sel) + (f"\nplot written to {plot}" if plot else "")
@@ -727,6 +728,8 @@ def build_parser() -> argparse.ArgumentParser:
                            default=[0, 1, 2, 3, 5, 8], help="hidden units to compare")  # fmt: skip
             p.add_argument("--cv", type=_number(int, 2, "an integer >= 2"), default=5)
             p.add_argument("--plot", metavar="PNG", help="write the criteria's plot here")
+            p.add_argument("--free-energy", action="store_true",
+                           help="add 2 F_n by thermodynamic integration")  # fmt: skip
         if name == "landscape":
             p.add_argument("--plots", metavar="DIR", help="write PNG plots to DIR")
         if name == "symmetry":

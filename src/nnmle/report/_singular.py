@@ -73,20 +73,22 @@ def render_hidden_selection(sel) -> str:
         ("lambda_hat", "{:>10.3f}"),
         ("bic_lambda", "{:>10.2f}"),
         ("wbic", "{:>10.2f}"),
+        ("free_energy", "{:>11.2f}"),
         ("cv_deviance", "{:>11.2f}"),
     ]
     width = {c: len(f.format(1.0 if "f" in f else 1)) for c, f in cols}
     head = "  ".join(f"{c:>{width[c]}}" for c, _ in cols)
     lines = [
         f"Number of hidden units ({sel.family}, {sel.activation}; n = {sel.n:g}; "
-        f"wbic is 2 WBIC, on BIC's scale)",
+        f"wbic is 2 WBIC and free_energy 2 F_n, on BIC's scale)",
         head,
         "-" * len(head),
     ]
     for r in sel.rows:
         cells = []
         for c, f in cols:
-            cells.append(f.format(r[c]) if r[c] is not None else f"{'—':>{width[c]}}")
+            v = r.get(c)
+            cells.append(f.format(v) if v is not None else f"{'—':>{width[c]}}")
         lines.append("  ".join(cells) + ("" if r["status"] == "converged" else f"  {r['status']}"))
     lines.append("-" * len(head))
     close, unsettled, evidence = sel.uncertain, sel.unsettled, sel.evidence
@@ -119,6 +121,7 @@ def plot_hidden_selection(sel, file) -> str:
         ("BIC", "bic"),
         ("BIC with lambda_hat", "bic_lambda"),
         ("2 WBIC", "wbic"),
+        ("2 F_n (thermodynamic)", "free_energy"),
         ("CV deviance", "cv_deviance"),
     ):
         vals = sel.column(col)

@@ -83,6 +83,7 @@ from ._llc import LearningCoefficient, learning_coefficient
 from ._sampler import SAMPLERS
 from ._select import (
     BAYES_SCALE,
+    DEFAULT_CRITERIA,
     EVIDENCE,
     SELECT_CRITERIA,
     SELECTION_CRITERIA,
@@ -99,6 +100,7 @@ from ._theory import product_model_wbic, reduced_rank_coefficient, regular_coeff
 __all__ = [
     "ASSUMES",
     "BAYES_SCALE",
+    "DEFAULT_CRITERIA",
     "EVIDENCE",
     "RHAT_MAX",
     "SAMPLED",

@@ -15,11 +15,13 @@ from ..solvers import choose_solver
 from ..starts import LocalExecutor, run_starts, starting_values
 from ._criteria import wbic
 from ._diagnostics import RHAT_MAX
+from ._free_energy import free_energy
 from ._llc import learning_coefficient
 from ._target import sample_size
 
 __all__ = [
     "BAYES_SCALE",
+    "DEFAULT_CRITERIA",
     "EVIDENCE",
     "SELECTION_CRITERIA",
     "SELECT_CRITERIA",
@@ -32,7 +34,9 @@ __all__ = [
 ]
 
 #: what :func:`nnmle.select_hidden` can add to AIC and BIC
-SELECT_CRITERIA = ("lambda", "wbic", "cv")
+SELECT_CRITERIA = ("lambda", "wbic", "free_energy", "cv")
+#: what it adds unless told (the free energy costs 24 WBICs per width)
+DEFAULT_CRITERIA = ("lambda", "wbic", "cv")
 
 #: criterion -> (column of the table, what it assumes); the smallest value is chosen
 SELECTION_CRITERIA = {
@@ -40,13 +44,14 @@ SELECTION_CRITERIA = {
     "bic": ("bic", "regular model: lambda = d/2"),
     "bic_lambda": ("bic_lambda", "-2 loglik + 2 lambda_hat log n: BIC with the estimated lambda"),
     "wbic": ("wbic", "2 WBIC: the Bayes free energy, singular or not"),
+    "free_energy": ("free_energy", "2 F_n by thermodynamic integration: the Bayes free energy"),
     "cv": ("cv_deviance", "held-out deviance (K-fold cross-validation)"),
 }
 
 
 #: criteria on the scale of ``-2 log p(data)`` (BIC, and 2 WBIC estimating 2 F_n): the difference
 #: of two widths' values is ``2 log B``, B the Bayes factor between them
-BAYES_SCALE = ("bic", "bic_lambda", "wbic")
+BAYES_SCALE = ("bic", "bic_lambda", "wbic", "free_energy")
 
 #: Kass and Raftery (1995), JASA 90, p. 777: upper bounds of ``2 log B`` and the evidence they name
 EVIDENCE = (
@@ -69,16 +74,18 @@ def evidence_strength(two_log_b: float) -> str:
 
 
 #: sampled criteria -> the columns of their Monte-Carlo standard error (same scale) and R-hat
-MC_SE = {"bic_lambda": "bic_lambda_se", "wbic": "wbic_se"}
+MC_SE = {"bic_lambda": "bic_lambda_se", "wbic": "wbic_se", "free_energy": "free_energy_se"}
 MC_RHAT = {"bic_lambda": "lambda_rhat", "wbic": "wbic_rhat"}
 
 
-def hidden_row(hidden: int, est, lc=None, wbic=None, cv_deviance=None, notes=()) -> dict:
+def hidden_row(
+    hidden: int, est, lc=None, wbic=None, cv_deviance=None, notes=(), free_energy=None
+) -> dict:
     """One row of the selection table from a width's best fit and its (optional) criteria.
 
     ``est`` is the :class:`~nnmle.estimation.Estimate` of the best start, ``lc`` a
-    :class:`LearningCoefficient`, ``wbic`` a :class:`WBIC` (its ``2 WBIC`` goes in
-    the table, on BIC's scale).
+    :class:`LearningCoefficient`, ``wbic`` a :class:`WBIC` and ``free_energy`` a
+    :class:`FreeEnergy` (``2 WBIC`` and ``2 F_n`` go in the table, on BIC's scale).
     """
     n = sample_size(est.problem)
     row = {
@@ -98,6 +105,8 @@ def hidden_row(hidden: int, est, lc=None, wbic=None, cv_deviance=None, notes=())
         "wbic": None,
         "wbic_se": None,
         "wbic_rhat": None,
+        "free_energy": None if free_energy is None else free_energy.bic_scale,
+        "free_energy_se": None if free_energy is None else 2 * free_energy.se,
         "cv_deviance": None if cv_deviance is None else float(cv_deviance),
         "notes": list(notes),
     }
@@ -127,7 +136,8 @@ class HiddenSelection:
         One per width (see :func:`hidden_row`): ``hidden``, ``n_params``,
         ``status``, ``objective``, ``loglik``, ``aic``, ``bic``, ``d_over_2``,
         ``lambda_hat`` (``lambda_se``), ``bic_lambda``, ``wbic`` (``2 WBIC``,
-        ``wbic_se``), ``cv_deviance``, ``notes``.
+        ``wbic_se``), ``free_energy`` (``2 F_n``, ``free_energy_se``), ``cv_deviance``,
+        ``notes``.
     family, activation : str
     n : float
     settings : dict
@@ -140,30 +150,27 @@ class HiddenSelection:
     n: float
     settings: dict
 
+    def ranked(self, name: str) -> list[tuple[float, float, int]]:
+        """``(value, se, hidden)`` of criterion ``name`` for the widths that have a finite
+        value, best first (``se`` 0 for criteria without a Monte-Carlo error)."""
+        col = SELECTION_CRITERIA[name][0]
+        se_col = MC_SE.get(name, "")
+        vals = ((r.get(col), r.get(se_col) or 0.0, r["hidden"]) for r in self.rows)
+        return sorted((v, s, h) for v, s, h in vals if v is not None and math.isfinite(v))
+
     @property
     def choices(self) -> dict:
         """``{criterion: hidden}``: the width with the smallest value of each criterion."""
-        out = {}
-        for name, (col, _) in SELECTION_CRITERIA.items():
-            vals = [(r[col], r["hidden"]) for r in self.rows if r[col] is not None]
-            vals = [(v, h) for v, h in vals if math.isfinite(v)]
-            if vals:
-                out[name] = min(vals)[1]
-        return out
+        return {name: vals[0][2] for name in SELECTION_CRITERIA if (vals := self.ranked(name))}
 
     @property
     def uncertain(self) -> dict:
         """``{criterion: (chosen, runner_up)}`` for the sampled criteria (``bic_lambda``,
-        ``wbic``) whose choice is within Monte-Carlo error: the runner-up's value is less
-        than ``2 sqrt(se_1^2 + se_2^2)`` above the chosen width's."""
+        ``wbic``, ``free_energy``) whose choice is within Monte-Carlo error: the runner-up's
+        value is less than ``2 sqrt(se_1^2 + se_2^2)`` above the chosen width's."""
         out = {}
-        for name, se_col in MC_SE.items():
-            col = SELECTION_CRITERIA[name][0]
-            vals = sorted(
-                (r[col], r.get(se_col) or 0.0, r["hidden"])
-                for r in self.rows
-                if r[col] is not None and math.isfinite(r[col])
-            )
+        for name in MC_SE:
+            vals = self.ranked(name)
             if len(vals) >= 2:
                 (v1, s1, h1), (v2, s2, h2) = vals[:2]
                 if v2 - v1 < 2 * math.hypot(s1, s2):
@@ -182,14 +189,9 @@ class HiddenSelection:
         """
         out = {}
         for name in BAYES_SCALE:
-            col = SELECTION_CRITERIA[name][0]
-            vals = sorted(
-                (r[col], r["hidden"])
-                for r in self.rows
-                if r[col] is not None and math.isfinite(r[col])
-            )
+            vals = self.ranked(name)
             if len(vals) >= 2:
-                (v1, h1), (v2, h2) = vals[:2]
+                (v1, _, h1), (v2, _, h2) = vals[:2]
                 out[name] = (h1, h2, float(v2 - v1), evidence_strength(v2 - v1))
         return out
 
@@ -208,7 +210,7 @@ class HiddenSelection:
 
     def column(self, name: str) -> list:
         """One column of the table, e.g. ``selection.column("wbic")``."""
-        return [r[name] for r in self.rows]
+        return [r.get(name) for r in self.rows]
 
     def to_dict(self) -> dict:
         """Plain data."""
@@ -266,7 +268,7 @@ def select_hidden(
     seed: int = 0,
     tol: float = 1e-6,
     max_iter: int = 5000,
-    criteria=SELECT_CRITERIA,
+    criteria=DEFAULT_CRITERIA,
     sampling: dict | None = None,
     progress: Callable[[int, int, int], None] | None = None,
 ) -> HiddenSelection:
@@ -277,7 +279,10 @@ def select_hidden(
     ``criteria`` adds the local learning coefficient with
     ``-2 loglik + 2 lambda_hat log n`` (``"lambda"``), ``2 WBIC`` from chains at
     the distinct minima among the starts (``"wbic"``) and the ``cv``-fold held-out
-    deviance (``"cv"``, :func:`cv_deviance`). ``sampling`` goes to the samplers
+    deviance (``"cv"``, :func:`cv_deviance`); ``"free_energy"`` (not by default: 24
+    WBICs' worth of chains per width) adds ``2 F_n`` by thermodynamic integration
+    (:func:`~nnmle.singular.free_energy`), the quantity WBIC estimates, for when
+    WBIC's values are too close to decide. ``sampling`` goes to the samplers
     (``chains``, ``draws``, ``warmup``, ...); ``progress(done, total, hidden)``
     is called after each width. Warnings of each width are kept in its row's
     ``notes``.
@@ -310,7 +315,7 @@ def select_hidden(
     if isinstance(criteria, str) or set(criteria) - set(SELECT_CRITERIA):
         raise ValueError(
             f"criteria must list some of {list(SELECT_CRITERIA)}; got {criteria!r}. "
-            f"Fix: criteria=('lambda', 'wbic', 'cv')."
+            f"Fix: criteria=('lambda', 'wbic', 'cv'), or add 'free_energy'."
         )
     if "cv" in criteria and (not isinstance(cv, int) or cv < 2):
         raise ValueError(f"cv must be a number of folds >= 2; got {cv!r}. Fix: cv=5.")
@@ -323,7 +328,7 @@ def select_hidden(
         )  # fmt: skip
         n = sample_size(problem)
         notes: list[str] = []
-        lc = w = cvd = None
+        lc = w = cvd = fe = None
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             thetas0 = starting_values(problem, int(n_starts), seed)
@@ -335,10 +340,12 @@ def select_hidden(
                     notes.append(f"lambda_hat: {exc}")
             if "wbic" in criteria:
                 w = wbic(est, **sampling)
+            if "free_energy" in criteria:
+                fe = free_energy(est, **sampling)
             if "cv" in criteria:
                 cvd = cv_deviance(est, cv, seed)
         notes += sorted({str(c.message) for c in caught})
-        rows.append(hidden_row(int(width), est, lc, w, cvd, notes))
+        rows.append(hidden_row(int(width), est, lc, w, cvd, notes, fe))
         if progress is not None:
             progress(i + 1, len(widths), int(width))
     fam = family if isinstance(family, str) else family.name
