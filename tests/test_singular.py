@@ -14,6 +14,7 @@ import nnmle
 from nnmle import symmetry
 from nnmle.networks import Layer, Params, ravel
 from nnmle.singular import (
+    EVIDENCE,
     HiddenSelection,
     chain_warnings,
     choice_warnings,
@@ -474,6 +475,29 @@ def test_wbic_picks_the_true_width_at_least_as_often_as_bic():
             hits[crit] += sel.choices[crit] == 2
     print(f"true width chosen: BIC {hits['bic']}/6, WBIC {hits['wbic']}/6")
     assert hits["wbic"] >= hits["bic"]
+
+
+@pytest.mark.slow
+def test_wbic_and_the_exact_free_energy_agree_that_two_and_three_units_are_close():
+    """The 2-unit teacher of the width table (n = 400, noise sd 1, data set 4): the free
+    energy by thermodynamic integration (chains at the best minimum, 16 temperatures) and
+    WBIC give the same difference between 3 and 2 units, and it is no decision (2 log B
+    below 6, 'positive' at most) where BIC's is 'very strong': the width target is out of
+    reach of any estimate of the free energy."""
+    rng = np.random.default_rng(1004)
+    X = rng.normal(size=(400, 2))
+    y = np.tanh(2 * X[:, 0] - X[:, 1]) - np.tanh(X[:, 0] + 2 * X[:, 1]) + rng.normal(size=400)
+    out = {}
+    for width in (2, 3):
+        res = nnmle.fit(X, y, hidden=(width,), family="gaussian", l2=1e-3, n_starts=4, seed=4)
+        w = wbic(res, seed=4)
+        fe = free_energy(res, solutions=[res.theta], temperatures=16, draws=300, warmup=300)
+        out[width] = (res.bic, 2 * w.value, 2 * w.se, fe.bic_scale, 2 * fe.se)
+    (b2, w2, ws2, f2, fs2), (b3, w3, ws3, f3, fs3) = out[2], out[3]
+    se = math.sqrt(ws2**2 + ws3**2 + fs2**2 + fs3**2)
+    assert abs((w3 - w2) - (f3 - f2)) < 3 * se + 2.0, out
+    assert evidence_strength(abs(f3 - f2)) in (EVIDENCE[0][1], "positive"), out
+    assert evidence_strength(b3 - b2) == "very strong", out
 
 
 # --- rendering ----------------------------------------------------------------------------------

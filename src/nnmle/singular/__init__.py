@@ -19,10 +19,15 @@ What is estimated
 * :func:`wbic`: ``WBIC = E_beta[n L_n(w)]`` at ``beta = 1 / log n`` under the
   global tempered posterior (Watanabe 2013), which estimates ``F_n`` without
   knowing ``lambda``; chains start at the distinct solutions of a campaign.
+* :func:`free_energy`: ``F_n`` itself, by thermodynamic integration over power
+  posteriors (Friel and Pettitt 2008) with WBIC's model and prior: the check of
+  WBIC, and the criterion when two models' WBICs are too close to decide.
 * :func:`waic`: ``-2 (lppd - p_waic)`` from draws at ``beta = 1`` (Watanabe
   2010), an estimate of the generalization loss, on AIC's scale.
 * :func:`information_criteria`: AIC, BIC, ``lambda_hat``, WBIC and WAIC side by
-  side with what each assumes.
+  side with what each assumes; :func:`select_hidden`: the criteria per number of
+  hidden units, each choice with the strength of its evidence (``2 log B`` on Kass
+  and Raftery's scale).
 
 ``n L_n`` and nnmle's objective
 -------------------------------
