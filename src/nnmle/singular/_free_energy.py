@@ -195,7 +195,7 @@ def free_energy(
     >>> rng = np.random.default_rng(0)
     >>> X = rng.normal(size=(100, 1)); y = X[:, 0] + rng.normal(size=100)
     >>> res = nnmle.fit(X, y, hidden=(), family="gaussian")
-    >>> fe = free_energy(res, temperatures=4, chains=2, draws=50, warmup=50)
+    >>> fe = free_energy(res, temperatures=4, chains=2, draws=50, warmup=50, sampler="mala")
     >>> fe.temperatures.shape, bool(fe.value > -res.loglik)
     ((4,), True)
     """
