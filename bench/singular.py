@@ -31,7 +31,7 @@ One JSON line per measurement, with the machine's load average.
    from a teacher with 2 tanh units (n = 400, noise sd 1, the data sets of the README's
    width table): does the exact free energy separate the widths that WBIC does not?
 
-Usage: python bench/singular.py [--skip demo,rrr,wbic,free] [--n 10000] [--seeds 4,18]
+Usage: python bench/singular.py [--skip demo,rrr,wbic,free] [--n 10000] [--seeds 4,18,3,19]
 """
 
 from __future__ import annotations

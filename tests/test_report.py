@@ -241,6 +241,23 @@ def test_story_json_round_trip_renders_the_same(built):
     assert render_story_text(again) == render_story_text(story)
 
 
+def test_a_prediction_without_an_interval_is_drawn_and_told_without_one(built):
+    """A mean the data do not identify has NaN bounds (None in the story): the figure has no
+    bar for it and the findings quote a prediction that has one."""
+    import dataclasses
+
+    from nnmle.report.story import findings
+
+    story = built["story"]
+    rows = [dict(r) for r in story.final.predictions]
+    rows[len(rows) // 2].update(lower=None, upper=None)
+    final = dataclasses.replace(story.final, predictions=rows)
+    blind = dataclasses.replace(story, final=final)
+    assert figures(blind)["predictions"][:4] == b"\x89PNG"
+    said = " ".join(findings(blind)["final"])
+    assert "Predictions are identified" in said and "None" not in said
+
+
 def test_text_report_has_findings_and_tables(built):
     story = built["story"]
     text = render_story_text(story, width=200)

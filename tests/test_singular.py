@@ -332,6 +332,16 @@ def test_free_energy_of_a_bayesian_linear_regression_equals_its_closed_form():
 def test_free_energy_bad_input(glm_gaussian):
     with pytest.raises(ValueError, match="temperatures must be an integer >= 4"):
         free_energy(glm_gaussian, temperatures=2)
+    with pytest.raises(ValueError, match="every inverse temperature.*Fix: drop beta"):
+        free_energy(glm_gaussian, beta=0.5)
+    from nnmle.singular._free_energy import prior_part
+
+    with pytest.raises(ValueError, match="NaN at 1 of 3000 draws"):
+        prior_part(np.r_[np.ones(2999), np.nan])
+    with pytest.raises(ValueError, match="smaller prior_scale"):
+        prior_part(np.r_[np.zeros(10), np.full(2990, 1e16)])
+    part = prior_part(np.r_[np.full(1500, np.inf), np.full(1500, 3.0)])  # zero likelihood
+    assert part.t_c == 1.0 and part.value == pytest.approx(3.0 + math.log(2.0))
     rng = np.random.default_rng(0)
     X = rng.normal(size=(50, 2))
     lasso = nnmle.fit(X, X[:, 0] + rng.normal(size=50), hidden=(), family="gaussian", l1=0.5)

@@ -357,7 +357,7 @@ def margins(
         pvalues=out(d.p),
         ci_low=out(d.ci_low),
         ci_high=out(d.ci_high),
-        margeff_cov=d.cov,
+        margeff_cov=np.asarray(d.cov),  # full_cov (the default): always there
         identification=out(np.array(d.identification, dtype=object)),
         at=at,
         method=method,

@@ -56,7 +56,8 @@ class Delta(NamedTuple):
     value, se, z, p, ci_low, ci_high : ndarray of shape (m,)
         ``se`` is NaN where the function is not identified; ``z`` and ``p`` are
         NaN unless the data identify it.
-    cov : ndarray of shape (m, m)
+    cov : ndarray of shape (m, m) or None
+        None when not asked for (``delta(..., full_cov=False)``).
     identification : tuple of str
         ``"data"``, ``"penalty"`` or ``"none"`` per function.
     method : str
@@ -69,7 +70,7 @@ class Delta(NamedTuple):
     p: np.ndarray
     ci_low: np.ndarray
     ci_high: np.ndarray
-    cov: np.ndarray
+    cov: np.ndarray | None
     identification: tuple[str, ...]
     method: str
 
@@ -266,6 +267,7 @@ def delta(
     inf: Inference,
     level: float,
     replicates: np.ndarray | None = None,
+    full_cov: bool = True,
 ) -> Delta:
     """Standard errors, z, p and intervals of functions ``value`` with Jacobian ``jac``.
 
@@ -280,6 +282,9 @@ def delta(
     replicates : array of shape (B, m), optional
         The functions at the bootstrap replicates (``inf.method == "bootstrap"``):
         their standard deviation and percentiles replace the delta method.
+    full_cov : bool
+        Also the ``(m, m)`` covariance of the functions; without it ``Delta.cov`` is
+        None and memory stays linear in ``m`` (predictions at many rows).
 
     Returns
     -------
@@ -290,14 +295,17 @@ def delta(
     labels = _labels(G, *_null_bases(problem, inf))
     lab = np.array(labels)
     q = stats.norm.ppf(0.5 + level / 2)
+    cov = None
     if replicates is not None:
-        cov = np.atleast_2d(np.cov(replicates, rowvar=False))
-        se = np.sqrt(np.maximum(np.diag(cov), 0.0))
+        if full_cov:
+            cov = np.atleast_2d(np.cov(replicates, rowvar=False))
+        se = np.std(replicates, axis=0, ddof=1)
         lo, hi = np.quantile(replicates, [0.5 - level / 2, 0.5 + level / 2], axis=0)
         method = "bootstrap"
     else:
-        cov = G @ inf.cov @ G.T
-        se = np.sqrt(np.maximum(np.diag(cov), 0.0))
+        if full_cov:
+            cov = G @ inf.cov @ G.T
+        se = np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", G, inf.cov, G), 0.0))
         lo, hi = value - q * se, value + q * se
         method = "delta"
     se = np.where(lab == "none", np.nan, se)

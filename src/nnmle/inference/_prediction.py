@@ -242,7 +242,7 @@ def prediction(
     reps = None
     if inf.bootstrap is not None:
         reps = np.stack([problem.mean(th, X).ravel() for th in inf.bootstrap.ok_replicates])
-    dm = delta(mu.ravel(), Jm.reshape(-1, Jm.shape[-1]), problem, inf, 0.95, reps)
+    dm = delta(mu.ravel(), Jm.reshape(-1, Jm.shape[-1]), problem, inf, 0.95, reps, full_cov=False)
     shape = mu.shape
     ident = np.array(dm.identification, dtype=object).reshape(shape)
     outputs = tuple(est.arch.output_names)
@@ -257,7 +257,7 @@ def prediction(
         )  # fmt: skip
     eta = problem.linear_predictor(theta, X)[:, 0]
     Je = problem.eta_jacobian(theta, X)[:, 0, :]
-    de = delta(eta, Je, problem, inf, 0.95)
+    de = delta(eta, Je, problem, inf, 0.95, full_cov=False)
     scale = fit_statistics(est, inference=inf).scale if est.family.has_dispersion else 1.0
     if trials is not None:
         trials = np.asarray(trials, dtype=float)

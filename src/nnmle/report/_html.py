@@ -514,8 +514,9 @@ def _fig_predictions(story: Story, plt) -> bytes | None:
     rows = f.predictions
     xs = list(range(len(rows)))
     mean = [r["mean"] for r in rows]
-    lo = [r["mean"] - r["lower"] for r in rows]
-    hi = [r["upper"] - r["mean"] for r in rows]
+    nan = float("nan")  # a mean the data do not identify has no interval: no bar
+    lo = [nan if r["lower"] is None else r["mean"] - r["lower"] for r in rows]
+    hi = [nan if r["upper"] is None else r["upper"] - r["mean"] for r in rows]
     ax.errorbar(xs, mean, yerr=[lo, hi], fmt="o", capsize=4, label="fitted mean and CI")
     ax.plot(xs, [r["observed"] for r in rows], "x", color="tab:red", label="observed")
     ax.set_xticks(xs, [f"case {r['row']}" for r in rows], fontsize=8)

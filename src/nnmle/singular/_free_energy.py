@@ -19,9 +19,14 @@ Friel, Hurn and Wyse 2014):
     sum_k h_k (E_k + E_{k+1}) / 2 + h_k^2 / 12 (V_{k+1} - V_k).
 
 On a Bayesian linear regression, whose ``F_n`` is closed form, 24 temperatures leave a
-quadrature error near 0.01 (the tests). It costs ``K`` runs of WBIC's chains: a check
-of WBIC, or the criterion when the difference between two models is what matters and
-WBIC's approximation error (``O_p(sqrt(log n))``, Watanabe 2013) is not small against it.
+quadrature error near 0.01 (the tests). It costs ``K`` runs of chains half as long as
+WBIC's (about ``K / 2`` WBICs): a check of WBIC, or the criterion when the difference
+between two models is what matters and WBIC's approximation error
+(``O_p(sqrt(log n))``, Watanabe 2013) is not small against it.
+
+With several distinct solutions each temperature mixes their chains with WBIC's
+approximate basin weights (:func:`~nnmle.singular.wbic`); the result is then exact
+only as far as those weights are (one dominant solution, or basins the chains cross).
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -61,12 +67,14 @@ class FreeEnergy:
         that of ``log Z(t_c)``).
     trapezoid : float
         The same with the plain trapezoid rule; ``value - trapezoid`` (the variance
-        correction) bounds the quadrature error.
+        correction) estimates the plain rule's quadrature error.
     prior_part : float
         ``-log Z(t_c)``, from the prior draws.
     temperatures, means, variances, ses : ndarray
         ``t_k`` (``t_1 = t_c``, ``t_K = 1``) with ``E_t[n L_n]``, ``Var_t[n L_n]`` and
         the standard error of each mean.
+    rhat : float
+        The largest R-hat of ``n L_n`` over the temperatures and solutions.
     n, prior_scale : float
     chains, draws : int
     warnings : tuple of str
@@ -81,6 +89,7 @@ class FreeEnergy:
     means: np.ndarray = field(repr=False)
     variances: np.ndarray = field(repr=False)
     ses: np.ndarray = field(repr=False)
+    rhat: float
     n: float
     prior_scale: float
     chains: int
@@ -131,17 +140,37 @@ def prior_losses(est, prior_scale: float, phi: float, seed: int) -> np.ndarray:
     return np.asarray(nll) / phi + offset
 
 
-def prior_part(losses: np.ndarray) -> tuple[float, float, float]:
-    """``(t_c, -log Z(t_c), se)`` from ``n L_n`` at prior draws (module docstring).
+class PriorPart(NamedTuple):
+    """The stretch ``[0, t_c]`` of the integral, from exact prior draws."""
+
+    t_c: float
+    value: float  # -log Z(t_c)
+    se: float
+    mean: float  # E_{t_c}[n L_n] by importance weights, to check the chains' first mean
+    mean_se: float
+
+
+def prior_part(losses: np.ndarray) -> PriorPart:
+    """``-log Z(t_c)`` from ``n L_n`` at exact prior draws (module docstring).
+
+    ``t_c`` is the largest inverse temperature of a geometric ladder from ``1e-12``
+    to 1 at which the weights ``exp(-t n L_n)`` keep an effective sample size of
+    :data:`MIN_PRIOR_ESS`. Infinite losses (zero likelihood) get weight 0.
 
     Examples
     --------
     >>> losses = np.random.default_rng(0).normal(1000.0, 10.0, size=20000)
-    >>> t_c, part, se = prior_part(losses)     # Gaussian losses: -log Z = t m - t^2 s^2 / 2
-    >>> bool(abs(part - (t_c * 1000.0 - t_c**2 * 100.0 / 2)) < 3 * se + 1e-9)
+    >>> p = prior_part(losses)     # Gaussian losses: -log Z(t) = t m - t^2 s^2 / 2
+    >>> bool(abs(p.value - (p.t_c * 1000.0 - p.t_c**2 * 100.0 / 2)) < 3 * p.se + 1e-9)
     True
     """
-    best = (0.0, 0.0, 0.0)
+    if np.any(np.isnan(losses)):
+        raise ValueError(
+            f"The likelihood is NaN at {int(np.isnan(losses).sum())} of {losses.size} draws "
+            f"from the prior: expected a number or +inf (zero likelihood) at every weight "
+            f"vector. Fix: a smaller prior_scale, or wbic() (it samples near the fit only)."
+        )
+    best = None
     for t in np.geomspace(1e-12, 1.0, 241):
         logw = -t * (losses - losses.min())
         w = np.exp(logw - logw.max())
@@ -149,8 +178,18 @@ def prior_part(losses: np.ndarray) -> tuple[float, float, float]:
         if ess < MIN_PRIOR_ESS:
             break
         log_z = logsumexp(-t * losses) - math.log(losses.size)
+        p = w / w.sum()
+        finite = np.where(p > 0, losses, 0.0)
+        mean = float(np.sum(p * finite))
+        sd = math.sqrt(float(np.sum(p * (finite - mean) ** 2)))
         se = float(np.std(w / w.mean()) / math.sqrt(losses.size))  # delta method on log Z
-        best = (float(t), float(-log_z), se)
+        best = PriorPart(float(t), float(-log_z), se, mean, sd / math.sqrt(ess))
+    if best is None:
+        raise ValueError(
+            f"The prior draws' losses n L_n spread over {np.ptp(losses[np.isfinite(losses)]):.3g}:"
+            f" expected an effective sample of {MIN_PRIOR_ESS} at t = 1e-12. Fix: a smaller "
+            f"prior_scale."
+        )
     return best
 
 
@@ -200,6 +239,11 @@ def free_energy(
     ((4,), True)
     """
     _int("temperatures", temperatures, 4, 24)
+    if "beta" in sampling:
+        raise ValueError(
+            f"free_energy integrates over every inverse temperature in (0, 1]; got "
+            f"beta={sampling['beta']!r}. Fix: drop beta (wbic(res, beta=...) gives one)."
+        )
     sampling = {"draws": 500, "warmup": 500, **sampling}
     est, thetas, prior_scale, run, _ = _common(result, solutions, prior_scale, sampling)
     if est.problem.penalty.l1 > 0:
@@ -208,10 +252,11 @@ def free_energy(
             f"l1={est.problem.penalty.l1!r}. Fix: refit with l2 instead, or use wbic()."
         )
     phi = dispersion(est.problem, est.theta)
-    t_c, part, part_se = prior_part(prior_losses(est, prior_scale, phi, run["seed"]))
-    grid = np.geomspace(t_c, 1.0, temperatures)
-    means, variances, ses, notes, seconds = [], [], [], [], 0.0
-    for i, t in enumerate(grid):
+    prior = prior_part(prior_losses(est, prior_scale, phi, run["seed"]))
+    # t_c = 1: the prior draws alone give Z(1), no chains are needed
+    grid = np.geomspace(prior.t_c, 1.0, temperatures) if prior.t_c < 1 else np.ones(1)
+    means, variances, ses, rhats, notes, seconds = [], [], [], [], [], 0.0
+    for i, t in enumerate(grid if prior.t_c < 1 else ()):
         # a seed per temperature: with one, every temperature would reuse the same whitened
         # draws and their Monte-Carlo errors would add up instead of averaging out
         sols, chains, found, _ = _posterior(
@@ -226,10 +271,20 @@ def free_energy(
         means.append(float(mean))
         variances.append(float(var))
         ses.append(math.sqrt(sum((s.weight * s.se) ** 2 for s in sols)))
+        rhats += [s.rhat for s in sols if math.isfinite(s.rhat)]
         notes += found
         seconds += sum(c.seconds for c in chains)
         if progress is not None:
             progress(i + 1, len(grid))
+    if not means:
+        means, variances, ses = [prior.mean], [0.0], [prior.mean_se]
+    elif abs(means[0] - prior.mean) > 4 * math.hypot(ses[0], prior.mean_se):
+        notes.append(
+            f"at t_c = {prior.t_c:.3g} the chains' mean of n L_n ({means[0]:.2f}) is not the "
+            f"prior draws' ({prior.mean:.2f} +- {prior.mean_se:.2f}): one of them misses part "
+            f"of the posterior (the prior draws a region near the minimum, or the chains a "
+            f"basin); fix: more draws, or chains at every distinct solution"
+        )
     m, v, se = map(np.asarray, (means, variances, ses))
     value, plain = integrate(grid, m, v)
     h = np.diff(grid)
@@ -239,7 +294,8 @@ def free_energy(
     notes = sorted(set(notes))
     warn_all(notes)
     return FreeEnergy(
-        part + value, math.hypot(float(np.sqrt(np.sum((coef * se) ** 2))), part_se),
-        part + plain, part, grid, m, v, se, sample_size(est.problem), prior_scale,
-        run["chains"], run["draws"], tuple(notes), seconds,
+        prior.value + value, math.hypot(float(np.sqrt(np.sum((coef * se) ** 2))), prior.se),
+        prior.value + plain, prior.value, grid, m, v, se, max(rhats, default=float("nan")),
+        sample_size(est.problem), prior_scale, run["chains"], run["draws"], tuple(notes),
+        seconds,
     )  # fmt: skip

@@ -35,7 +35,7 @@ __all__ = [
 
 #: what :func:`nnmle.select_hidden` can add to AIC and BIC
 SELECT_CRITERIA = ("lambda", "wbic", "free_energy", "cv")
-#: what it adds unless told (the free energy costs 24 WBICs per width)
+#: what it adds unless told (the free energy costs about 12 WBICs per width)
 DEFAULT_CRITERIA = ("lambda", "wbic", "cv")
 
 #: criterion -> (column of the table, what it assumes); the smallest value is chosen
@@ -75,7 +75,7 @@ def evidence_strength(two_log_b: float) -> str:
 
 #: sampled criteria -> the columns of their Monte-Carlo standard error (same scale) and R-hat
 MC_SE = {"bic_lambda": "bic_lambda_se", "wbic": "wbic_se", "free_energy": "free_energy_se"}
-MC_RHAT = {"bic_lambda": "lambda_rhat", "wbic": "wbic_rhat"}
+MC_RHAT = {"bic_lambda": "lambda_rhat", "wbic": "wbic_rhat", "free_energy": "free_energy_rhat"}
 
 
 def hidden_row(
@@ -107,6 +107,7 @@ def hidden_row(
         "wbic_rhat": None,
         "free_energy": None if free_energy is None else free_energy.bic_scale,
         "free_energy_se": None if free_energy is None else 2 * free_energy.se,
+        "free_energy_rhat": None if free_energy is None else free_energy.rhat,
         "cv_deviance": None if cv_deviance is None else float(cv_deviance),
         "notes": list(notes),
     }
@@ -279,8 +280,8 @@ def select_hidden(
     ``criteria`` adds the local learning coefficient with
     ``-2 loglik + 2 lambda_hat log n`` (``"lambda"``), ``2 WBIC`` from chains at
     the distinct minima among the starts (``"wbic"``) and the ``cv``-fold held-out
-    deviance (``"cv"``, :func:`cv_deviance`); ``"free_energy"`` (not by default: 24
-    WBICs' worth of chains per width) adds ``2 F_n`` by thermodynamic integration
+    deviance (``"cv"``, :func:`cv_deviance`); ``"free_energy"`` (not by default: about
+    12 WBICs' worth of chains per width) adds ``2 F_n`` by thermodynamic integration
     (:func:`~nnmle.singular.free_energy`), the quantity WBIC estimates, for when
     WBIC's values are too close to decide. ``sampling`` goes to the samplers
     (``chains``, ``draws``, ``warmup``, ...); ``progress(done, total, hidden)``
@@ -374,7 +375,7 @@ def choice_warnings(sel: HiddenSelection) -> list[str]:
         f"1995): the data do not decide between the two widths. Fix: report both, or the "
         f"smaller as the simpler account; more data decide"
         for name, (h1, h2, two_log_b, strength) in sel.evidence.items()
-        if two_log_b < EVIDENCE[0][0] and name not in close
+        if two_log_b < EVIDENCE[0][0] and name not in close and name not in sel.unsettled
     ]
     out += [
         f"nnmle: {name}'s choice ({h1} hidden units) is within Monte-Carlo error of "

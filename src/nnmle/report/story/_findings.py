@@ -280,8 +280,9 @@ def _final_findings(f: FinalSection, group_order: int | None) -> list[str]:
             f"alone is not at a local maximum here (the penalty makes the objective's Hessian "
             f"positive definite), so the weights' Wald standard errors are doubtful."
         )
-    if f.predictions:
-        p = f.predictions[len(f.predictions) // 2]
+    bounded = [p for p in f.predictions if p["lower"] is not None]
+    if bounded:
+        p = bounded[len(bounded) // 2]
         if not isinstance(p["mean"], list):
             out.append(
                 f"Predictions are identified whatever the symmetry: e.g. case {p['row']} has "
