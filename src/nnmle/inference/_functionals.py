@@ -238,14 +238,20 @@ def _null_bases(problem: Problem, inf: Inference) -> tuple[np.ndarray, np.ndarra
         return _NULL_CACHE[inf]
     free_pos = np.flatnonzero(problem.free)
     pos = np.searchsorted(free_pos, inf.index)
-    F = problem.information(inf.theta)[np.ix_(pos, pos)]
-    lam, vec = np.linalg.eigh(F)
-    N_F = vec[:, lam <= EIG_RTOL * max(float(lam.max(initial=0.0)), 0.0)]
+    lam_c, vec_c = np.linalg.eigh(inf.cov)
+    cov_null = vec_c[:, lam_c <= 1e-12 * max(float(np.abs(lam_c).max(initial=0.0)), 1e-300)]
+    # a loaded model has no data for F: the covariance's null space stands for F's (a direction
+    # only the penalty identifies then reads "data"; "none" is still found)
+    if problem.data is None:
+        N_F = cov_null if inf.method != "bootstrap" else np.zeros((pos.size, 0))
+    else:
+        F = problem.information(inf.theta)[np.ix_(pos, pos)]
+        lam, vec = np.linalg.eigh(F)
+        N_F = vec[:, lam <= EIG_RTOL * max(float(lam.max(initial=0.0)), 0.0)]
     if inf.method == "bootstrap" or not N_F.shape[1]:
         N_C = np.zeros((pos.size, 0))
     else:
-        lam_c, vec_c = np.linalg.eigh(inf.cov)
-        N_C = vec_c[:, lam_c <= 1e-12 * max(float(np.abs(lam_c).max(initial=0.0)), 1e-300)]
+        N_C = cov_null
     _NULL_CACHE[inf] = (N_F, N_C)
     return N_F, N_C
 

@@ -40,7 +40,6 @@ from ..families import get_family
 from ._covariance import Inference, resolve
 from ._effects import check_alpha
 from ._functionals import delta
-from ._statistics import fit_statistics
 
 __all__ = ["N_QUADRATURE", "Prediction", "PredictionInterval", "predict_interval", "prediction"]
 
@@ -258,7 +257,7 @@ def prediction(
     eta = problem.linear_predictor(theta, X)[:, 0]
     Je = problem.eta_jacobian(theta, X)[:, 0, :]
     de = delta(eta, Je, problem, inf, 0.95, full_cov=False)
-    scale = fit_statistics(est, inference=inf).scale if est.family.has_dispersion else 1.0
+    scale = inf.scale if est.family.has_dispersion else 1.0  # (no data needed: a loaded model)
     if trials is not None:
         trials = np.asarray(trials, dtype=float)
         if trials.shape != (X.shape[0],) or np.any(trials < 1):
