@@ -52,6 +52,7 @@ from nnmle.networks import Layer, Params, ravel
 from nnmle.singular import (
     free_energy,
     learning_coefficient,
+    linear_model_free_energy,
     product_model_wbic,
     reduced_rank_coefficient,
     wbic,
@@ -221,15 +222,11 @@ def wbic_exact() -> None:
 
 def free(seeds: list[int]) -> None:
     """Thermodynamic integration: the closed-form check, then widths 2 and 3 of a 2-unit teacher."""
-    from scipy import stats
-
     rng = np.random.default_rng(0)
     X = rng.normal(size=(200, 2))
     y = 0.5 + X @ [1.0, -0.5] + rng.normal(size=200)
     res = nnmle.fit(X, y, hidden=(), family="gaussian")
-    phi = float(np.mean((y - res.predict(X)) ** 2))
-    X0 = np.column_stack([X, np.ones(200)])
-    exact = -stats.multivariate_normal(np.zeros(200), phi * np.eye(200) + 100 * X0 @ X0.T).logpdf(y)
+    exact = linear_model_free_energy(X, y)
     t0 = time.perf_counter()
     fe = free_energy(res)
     emit(

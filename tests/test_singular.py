@@ -22,6 +22,7 @@ from nnmle.singular import (
     free_energy,
     information_criteria,
     learning_coefficient,
+    linear_model_free_energy,
     product_model_wbic,
     reduced_rank_coefficient,
     regular_coefficient,
@@ -307,15 +308,29 @@ def test_information_criteria_side_by_side(glm_gaussian):
 
 
 def _bayes_linear_regression(n=100, seed=0):
-    """A gaussian GLM whose free energy is closed form: y ~ N(0, phi I + X0 S X0')."""
+    """A gaussian GLM whose free energy is closed form, and that value."""
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n, 2))
     y = 0.5 + X @ [1.0, -0.5] + rng.normal(size=n)
-    res = nnmle.fit(X, y, hidden=(), family="gaussian")
-    phi = float(np.mean((y - res.predict(X)) ** 2))  # the fit's sigma-hat^2 (ML), as WBIC's
-    X0 = np.column_stack([X, np.ones(n)])
-    cov = phi * np.eye(n) + 10.0**2 * X0 @ X0.T  # prior N(0, 10^2) on weights and bias
-    return res, -stats.multivariate_normal(np.zeros(n), cov).logpdf(y)
+    return nnmle.fit(X, y, hidden=(), family="gaussian"), linear_model_free_energy(X, y)
+
+
+def test_linear_model_free_energy_is_the_gaussian_marginal_likelihood():
+    """Against quadrature of the marginal likelihood of y = w x + b over (w, b) on a grid."""
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=30)
+    y = 0.4 + 0.8 * x + rng.normal(size=30)
+    X1 = np.column_stack([x, np.ones(30)])
+    r = y - X1 @ np.linalg.lstsq(X1, y, rcond=None)[0]
+    phi = r @ r / 30
+    g = np.linspace(-3, 3, 1201)  # the posterior lies well inside (prior sd 10, n = 30)
+    W, B = np.meshgrid(g, g, indexing="ij")
+    rss = ((y[None, None, :] - W[..., None] * x - B[..., None]) ** 2).sum(-1)
+    log_f = -rss / (2 * phi) - 15 * math.log(2 * math.pi * phi)
+    log_prior = stats.norm(0, 10).logpdf(W) + stats.norm(0, 10).logpdf(B)
+    quad = -(np.log(np.sum(np.exp(log_f + log_prior - (log_f + log_prior).max())))
+             + (log_f + log_prior).max() + 2 * math.log(g[1] - g[0]))  # fmt: skip
+    assert linear_model_free_energy(x[:, None], y) == pytest.approx(quad, abs=1e-6)
 
 
 def test_free_energy_of_a_bayesian_linear_regression_equals_its_closed_form():

@@ -100,7 +100,12 @@ from ._select import (
     select_hidden,
 )
 from ._target import sample_size
-from ._theory import product_model_wbic, reduced_rank_coefficient, regular_coefficient
+from ._theory import (
+    linear_model_free_energy,
+    product_model_wbic,
+    reduced_rank_coefficient,
+    regular_coefficient,
+)
 
 __all__ = [
     "ASSUMES",
@@ -128,6 +133,7 @@ __all__ = [
     "hidden_row",
     "information_criteria",
     "learning_coefficient",
+    "linear_model_free_energy",
     "product_model_wbic",
     "reduced_rank_coefficient",
     "regular_coefficient",

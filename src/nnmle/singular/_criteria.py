@@ -199,6 +199,17 @@ def distinct_solutions(result, solutions=None, rtol: float = 1e-6, limit: int = 
     return thetas[:limit]
 
 
+def loss_offset(est: Estimate, phi: float) -> float:
+    """The constant with ``n L_n = nll / phi + offset`` and ``n L_n(fit) = -loglik``."""
+    return -est.loglik - float(negloglik(jnp.asarray(est.theta), est.problem)) / phi
+
+
+def mixture(sols: Sequence[PosteriorSolution]) -> tuple[float, float]:
+    """``(mean, se)`` of ``n L_n`` over the solutions' chains, by their posterior weights."""
+    mean = sum(s.weight * s.mean for s in sols)
+    return float(mean), math.sqrt(sum((s.weight * s.se) ** 2 for s in sols))
+
+
 def _posterior(est: Estimate, thetas, *, beta, prior_scale, pointwise, run: dict, progress):
     """Chains at each solution under ``exp(-beta n L_n(w)) prior(w)``; the mixture weights."""
     problem = est.problem
@@ -206,8 +217,7 @@ def _posterior(est: Estimate, thetas, *, beta, prior_scale, pointwise, run: dict
     n = sample_size(problem)
     gamma = 1.0 / prior_scale**2
     arch, pen = problem.arch, problem.penalty
-    # n L_n = nll / phi + offset, with the offset that makes n L_n(fit) = -loglik
-    offset = -est.loglik - float(negloglik(jnp.asarray(est.theta), problem)) / phi
+    offset = loss_offset(est, phi)
     out, notes, chains_out = [], [], []
     total = len(thetas)
     for i, theta in enumerate(thetas):
@@ -324,10 +334,9 @@ def wbic(
         est, thetas, beta=b, prior_scale=prior_scale, pointwise=False, run=run, progress=progress
     )
     warn_all(notes)
-    value = sum(s.weight * s.mean for s in sols)
-    se = math.sqrt(sum((s.weight * s.se) ** 2 for s in sols))
+    value, se = mixture(sols)
     return WBIC(
-        float(value), se, sols, n, float(b), prior_scale, run["chains"], run["draws"],
+        value, se, sols, n, float(b), prior_scale, run["chains"], run["draws"],
         tuple(notes), sum(c.seconds for c in chains),
     )  # fmt: skip
 

@@ -42,7 +42,7 @@ import numpy as np
 from scipy.special import logsumexp
 
 from ..problem import negloglik
-from ._criteria import _common, _posterior
+from ._criteria import _common, _posterior, loss_offset, mixture
 from ._diagnostics import _int, warn_all
 from ._target import dispersion, sample_size
 
@@ -111,6 +111,15 @@ class FreeEnergy:
         return out
 
 
+def trapezoid_weights(t: np.ndarray) -> np.ndarray:
+    """Weights ``c`` of the trapezoid rule on the points ``t``: ``integral f ~ c @ f(t)``."""
+    h = np.diff(t)
+    c = np.zeros_like(t, dtype=np.float64)
+    c[:-1] += h / 2
+    c[1:] += h / 2
+    return c
+
+
 def integrate(t: np.ndarray, mean: np.ndarray, var: np.ndarray) -> tuple[float, float]:
     """``(corrected, trapezoid)``: the integral of ``mean`` over ``t`` (``d mean / dt = -var``).
 
@@ -121,9 +130,8 @@ def integrate(t: np.ndarray, mean: np.ndarray, var: np.ndarray) -> tuple[float, 
     >>> bool(abs(corrected - (1 - np.exp(-1))) < abs(plain - (1 - np.exp(-1))) / 50)
     True
     """
-    h = np.diff(t)
-    plain = float(np.sum(h * (mean[1:] + mean[:-1]) / 2))
-    return plain + float(np.sum(h**2 / 12 * (var[1:] - var[:-1]))), plain
+    plain = float(trapezoid_weights(t) @ mean)
+    return plain + float(np.sum(np.diff(t) ** 2 / 12 * np.diff(var))), plain
 
 
 def prior_losses(est, prior_scale: float, phi: float, seed: int) -> np.ndarray:
@@ -136,8 +144,7 @@ def prior_losses(est, prior_scale: float, phi: float, seed: int) -> np.ndarray:
     theta = np.tile(np.asarray(est.theta, dtype=np.float64), (PRIOR_DRAWS, 1))
     theta[:, free] = draws
     nll = jax.lax.map(lambda th: negloglik(th, problem), jnp.asarray(theta), batch_size=1000)
-    offset = -est.loglik - float(negloglik(jnp.asarray(est.theta), problem)) / phi
-    return np.asarray(nll) / phi + offset
+    return np.asarray(nll) / phi + loss_offset(est, phi)
 
 
 class PriorPart(NamedTuple):
@@ -263,14 +270,14 @@ def free_energy(
             est, thetas, beta=t, prior_scale=prior_scale, pointwise=False,
             run={**run, "seed": run["seed"] + i + 1}, progress=None,
         )  # fmt: skip
-        mean = sum(s.weight * s.mean for s in sols)
+        mean, se = mixture(sols)
         var = sum(
             s.weight * (float(np.var(s.loss + np.asarray(c.dnll))) + (s.mean - mean) ** 2)
             for s, c in zip(sols, chains, strict=True)
         )
         means.append(float(mean))
         variances.append(float(var))
-        ses.append(math.sqrt(sum((s.weight * s.se) ** 2 for s in sols)))
+        ses.append(se)
         rhats += [s.rhat for s in sols if math.isfinite(s.rhat)]
         notes += found
         seconds += sum(c.seconds for c in chains)
@@ -287,14 +294,11 @@ def free_energy(
         )
     m, v, se = map(np.asarray, (means, variances, ses))
     value, plain = integrate(grid, m, v)
-    h = np.diff(grid)
-    coef = np.zeros_like(grid)
-    coef[:-1] += h / 2
-    coef[1:] += h / 2
+    chains_se = float(np.sqrt(np.sum((trapezoid_weights(grid) * se) ** 2)))
     notes = sorted(set(notes))
     warn_all(notes)
     return FreeEnergy(
-        prior.value + value, math.hypot(float(np.sqrt(np.sum((coef * se) ** 2))), prior.se),
+        prior.value + value, math.hypot(chains_se, prior.se),
         prior.value + plain, prior.value, grid, m, v, se, max(rhats, default=float("nan")),
         sample_size(est.problem), prior_scale, run["chains"], run["draws"], tuple(notes),
         seconds,

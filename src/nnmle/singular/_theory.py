@@ -5,8 +5,14 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from scipy import stats
 
-__all__ = ["product_model_wbic", "reduced_rank_coefficient", "regular_coefficient"]
+__all__ = [
+    "linear_model_free_energy",
+    "product_model_wbic",
+    "reduced_rank_coefficient",
+    "regular_coefficient",
+]
 
 
 def regular_coefficient(d: int) -> float:
@@ -116,3 +122,33 @@ def product_model_wbic(x, y, beta: float | None = None, prior_scale: float = 10.
     dg = np.gradient(g)
     W = np.exp(log_w - log_w.max()) * dg[:, None] * dg[None, :]
     return float((W * loss).sum() / W.sum())
+
+
+def linear_model_free_energy(X, y, prior_scale: float = 10.0) -> float:
+    """The exact Bayes free energy of a gaussian linear model (a network without hidden layer).
+
+    With ``y = X w + b + e``, ``e ~ N(0, sigma^2 I)``, sigma^2 at the least-squares fit's
+    ``sigma_hat^2`` (maximum likelihood, as :func:`nnmle.singular.wbic` and
+    :func:`nnmle.singular.free_energy` define ``n L_n``) and the prior
+    ``N(0, prior_scale^2)`` on every weight and the bias, the marginal likelihood is
+    Gaussian: ``F_n = -log N(y; 0, sigma_hat^2 I + prior_scale^2 X1 X1')``, ``X1 = [X, 1]``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(50, 1)); y = X[:, 0] + rng.normal(size=50)
+    >>> bool(linear_model_free_energy(X, y) > 0)
+    True
+    """
+    X1 = np.column_stack([np.asarray(X, dtype=np.float64), np.ones(len(X))])
+    y = np.asarray(y, dtype=np.float64).ravel()
+    if X1.ndim != 2 or y.shape != (X1.shape[0],) or X1.shape[0] <= X1.shape[1]:
+        raise ValueError(
+            f"X must be a design matrix (n, p) and y its n responses, n > p + 1; got shapes "
+            f"{np.shape(X)} and {np.shape(y)}. Fix: X of shape (n, p), y of shape (n,)."
+        )
+    resid = y - X1 @ np.linalg.lstsq(X1, y, rcond=None)[0]
+    phi = float(resid @ resid) / y.size
+    cov = phi * np.eye(y.size) + prior_scale**2 * X1 @ X1.T
+    return float(-stats.multivariate_normal(np.zeros(y.size), cov).logpdf(y))
