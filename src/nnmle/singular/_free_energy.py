@@ -270,14 +270,14 @@ def free_energy(
             est, thetas, beta=t, prior_scale=prior_scale, pointwise=False,
             run={**run, "seed": run["seed"] + i + 1}, progress=None,
         )  # fmt: skip
-        mean, se = mixture(sols)
+        mean, mean_se = mixture(sols)
         var = sum(
             s.weight * (float(np.var(s.loss + np.asarray(c.dnll))) + (s.mean - mean) ** 2)
             for s, c in zip(sols, chains, strict=True)
         )
         means.append(float(mean))
         variances.append(float(var))
-        ses.append(se)
+        ses.append(mean_se)
         rhats += [s.rhat for s in sols if math.isfinite(s.rhat)]
         notes += found
         seconds += sum(c.seconds for c in chains)
